@@ -1,0 +1,230 @@
+"""Annotated documents: reading, checking, comparing and merging span files.
+
+The exchange format is Doccano's sequence-labelling JSONL: one object per
+document with `id`, `text` and `label: [[start, end, "LABEL"], ...]`
+(character offsets into the NFC text, end exclusive). Every import checks
+`text[start:end]` against the spec before anything else sees the spans.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from . import errors
+from .corpus import atomic_write_text
+from .labels import LabelSet, load_labels
+from .text import decode_utf8
+
+ERROR = "error"
+WARNING = "warning"
+
+
+def _is_edge_junk(char: str) -> bool:
+    """Whitespace or punctuation may not open or close a span (spec rule 4)."""
+    return char.isspace() or unicodedata.category(char).startswith("P")
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    start: int
+    end: int
+    label: str
+
+    def to_list(self) -> list:
+        return [self.start, self.end, self.label]
+
+
+@dataclass
+class AnnotatedDoc:
+    id: str
+    text: str
+    spans: list[Span]
+    meta: dict = field(default_factory=dict)
+
+    def to_record(self) -> dict:
+        record = {"id": self.id, "text": self.text, "label": [s.to_list() for s in sorted(self.spans)]}
+        if self.meta:
+            record["meta"] = self.meta
+        return record
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str
+    doc_id: str
+    start: int
+    end: int
+    message: str
+    context: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.doc_id}:{self.start}-{self.end}"
+        context = f"  …{self.context}…" if self.context else ""
+        return f"{self.level}: {where} {self.message}{context}"
+
+
+def context_of(text: str, start: int, end: int, width: int = 30) -> str:
+    """The span in brackets with some text either side, on one line."""
+    left = text[max(0, start - width) : start]
+    right = text[end : end + width]
+    return f"{left}[{text[start:end]}]{right}".replace("\n", " ⏎ ")
+
+
+def parse_record(record: object, origin: str) -> AnnotatedDoc:
+    """One JSONL object (Doccano `label` lists or `entities` dicts) as a document."""
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise errors.VndiploError(f"{origin}: not an annotation record", "a record needs `id`, `text` and `label`", "Export the file from Doccano as JSONL.")
+    meta = dict(record.get("meta") or {}) if isinstance(record.get("meta"), dict) else {}
+    doc_id = record.get("doc_id") or meta.get("doc_id") or record.get("id")
+    if doc_id is None:
+        raise errors.VndiploError(f"{origin}: record without an id", "", "Give every record an `id` (the corpus document id).")
+    raw_spans = record.get("label", record.get("entities", []))
+    spans = []
+    for raw in raw_spans or []:
+        try:
+            if isinstance(raw, dict):
+                start, end, label = raw["start_offset"], raw["end_offset"], raw["label"]
+            else:
+                start, end, label = raw
+            spans.append(Span(int(start), int(end), str(label)))
+        except (KeyError, TypeError, ValueError):
+            raise errors.VndiploError(
+                f"{origin}: malformed span {raw!r} in document {doc_id!r}",
+                "a span is [start, end, \"LABEL\"]",
+                "Fix the record; offsets are integers into `text`.",
+            ) from None
+    return AnnotatedDoc(str(doc_id), record["text"], spans, meta)
+
+
+def read_annotations(path: Path) -> list[AnnotatedDoc]:
+    """Documents of one JSONL file; a malformed line stops the read with its line number."""
+    if not path.exists():
+        raise errors.missing_file(str(path), "Annotation file", "Check the path; gold lives in annotations/gold/.")
+    docs = []
+    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise errors.bad_jsonl(str(path), number, exc.msg) from None
+        docs.append(parse_record(record, f"{path}:{number}"))
+    return docs
+
+
+def read_annotation_paths(paths: Iterable[Path]) -> list[AnnotatedDoc]:
+    """All documents of the given files and of the *.jsonl files in the given folders."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.jsonl")) if path.is_dir() else [path])
+    docs = [doc for file in files for doc in read_annotations(file)]
+    seen: dict[str, int] = Counter(doc.id for doc in docs)
+    repeated = [doc_id for doc_id, count in seen.items() if count > 1]
+    if repeated:
+        raise errors.VndiploError("A document id occurs twice", ", ".join(sorted(repeated)), "Keep one record per document.")
+    return docs
+
+
+def write_annotations(docs: Iterable[AnnotatedDoc], path: Path) -> None:
+    lines = [json.dumps(doc.to_record(), ensure_ascii=False) + "\n" for doc in sorted(docs, key=lambda d: d.id)]
+    atomic_write_text(path, "".join(lines))
+
+
+def trim_span(text: str, span: Span) -> Span:
+    """The span without leading or trailing whitespace and punctuation."""
+    start, end = span.start, span.end
+    while start < end and _is_edge_junk(text[start]):
+        start += 1
+    while end > start and _is_edge_junk(text[end - 1]):
+        end -= 1
+    return Span(start, end, span.label)
+
+
+def check_document(doc: AnnotatedDoc, labels: LabelSet | None = None) -> list[Finding]:
+    """Spec checks within one document: labels, offsets, edges, overlaps."""
+    labels = labels or load_labels()
+    findings = []
+
+    def add(level, span, message):
+        findings.append(Finding(level, doc.id, span.start, span.end, message, context_of(doc.text, span.start, span.end)))
+
+    valid = []
+    for span in doc.spans:
+        if span.label not in labels:
+            add(ERROR, span, f"label {span.label!r} is not in the spec ({', '.join(labels.names)})")
+        elif not 0 <= span.start < span.end <= len(doc.text):
+            findings.append(Finding(ERROR, doc.id, span.start, span.end, f"offsets out of range (text has {len(doc.text)} characters)"))
+        else:
+            valid.append(span)
+            if trim_span(doc.text, span) != span:
+                add(WARNING if trim_span(doc.text, span).start < trim_span(doc.text, span).end else ERROR, span, "span starts or ends with whitespace or punctuation")
+    ordered = sorted(valid)
+    for previous, current in zip(ordered, ordered[1:]):
+        if current.start < previous.end:
+            add(ERROR, current, f"overlaps {previous.label} {doc.text[previous.start:previous.end]!r} at {previous.start}-{previous.end}")
+    return findings
+
+
+def trim_document(doc: AnnotatedDoc) -> tuple[AnnotatedDoc, list[tuple[Span, Span]]]:
+    """The document with stray whitespace/punctuation trimmed off span edges, and what changed."""
+    trimmed, changes = [], []
+    for span in doc.spans:
+        new = trim_span(doc.text, span)
+        if new != span:
+            changes.append((span, new))
+        if new.start < new.end:
+            trimmed.append(new)
+    return AnnotatedDoc(doc.id, doc.text, trimmed, doc.meta), changes
+
+
+def check_consistency(docs: list[AnnotatedDoc]) -> list[Finding]:
+    """Corpus-wide warnings: one surface with several labels, or labelled here but not there."""
+    labels_of: dict[str, Counter] = defaultdict(Counter)
+    for doc in docs:
+        for span in doc.spans:
+            labels_of[doc.text[span.start : span.end]][span.label] += 1
+    findings = []
+    for surface, counts in sorted(labels_of.items()):
+        if len(counts) > 1:
+            detail = ", ".join(f"{label}×{n}" for label, n in counts.most_common())
+            findings.append(Finding(WARNING, "*", 0, 0, f"{surface!r} has different labels: {detail}"))
+    for doc in docs:
+        covered = [(s.start, s.end) for s in doc.spans]
+        for surface, counts in labels_of.items():
+            if len(surface) < 2:
+                continue
+            position = doc.text.find(surface)
+            while position != -1:
+                end = position + len(surface)
+                inside = any(s <= position and end <= e for s, e in covered)
+                touching = any(s < end and position < e for s, e in covered)
+                word_bounded = (position == 0 or not doc.text[position - 1].isalnum()) and (
+                    end == len(doc.text) or not doc.text[end].isalnum()
+                )
+                if word_bounded and not inside and not touching:
+                    label = counts.most_common(1)[0][0]
+                    findings.append(
+                        Finding(WARNING, doc.id, position, end, f"{surface!r} is labelled {label} elsewhere but not here", context_of(doc.text, position, end))
+                    )
+                position = doc.text.find(surface, position + 1)
+    return findings
+
+
+def validate(docs: list[AnnotatedDoc], labels: LabelSet | None = None) -> list[Finding]:
+    """All findings for a set of documents: per-document errors, then corpus warnings."""
+    findings = [finding for doc in docs for finding in check_document(doc, labels)]
+    return findings + check_consistency(docs)
+
+
+def require_valid(docs: list[AnnotatedDoc], origin: str, labels: LabelSet | None = None) -> None:
+    """Raise with the whole list when any document breaks the spec."""
+    problems = [f for doc in docs for f in check_document(doc, labels) if f.level == ERROR]
+    if problems:
+        listing = "\n".join(str(p) for p in problems[:50])
+        more = f"\n… and {len(problems) - 50} more" if len(problems) > 50 else ""
+        raise errors.VndiploError(f"{origin}: {len(problems)} spans break the label spec", listing + more, "Run `vndiplo validate` on the file, fix the spans and try again.")
