@@ -9,6 +9,7 @@ document with `id`, `text` and `label: [[start, end, "LABEL"], ...]`
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -228,3 +229,217 @@ def require_valid(docs: list[AnnotatedDoc], origin: str, labels: LabelSet | None
         listing = "\n".join(str(p) for p in problems[:50])
         more = f"\n… and {len(problems) - 50} more" if len(problems) > 50 else ""
         raise errors.VndiploError(f"{origin}: {len(problems)} spans break the label spec", listing + more, "Run `vndiplo validate` on the file, fix the spans and try again.")
+
+
+# --- agreement between two annotators -------------------------------------------------
+
+_SYLLABLE = re.compile(r"\w+|[^\w\s]")
+MISSING = "∅"
+
+
+def syllable_tokens(text: str) -> list[tuple[int, int]]:
+    """Offsets of syllables and punctuation marks: the unit of token-level agreement."""
+    return [(m.start(), m.end()) for m in _SYLLABLE.finditer(text)]
+
+
+def token_labels(text: str, spans: Iterable[Span]) -> list[str]:
+    """The label covering each syllable token, or `O`."""
+    tokens = syllable_tokens(text)
+    labels = ["O"] * len(tokens)
+    for span in spans:
+        for index, (start, end) in enumerate(tokens):
+            if start < span.end and span.start < end:
+                labels[index] = span.label
+    return labels
+
+
+@dataclass
+class PRF:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Agreement:
+    overall: PRF
+    per_label: dict[str, PRF]
+    kappa: float
+    confusion: Counter  # (label in A or ∅, label in B or ∅) -> count, disagreements only
+    disagreements: list[tuple[str, list[Span], list[Span], str]]  # doc id, A spans, B spans, context
+
+
+def pair_documents(a_docs: list[AnnotatedDoc], b_docs: list[AnnotatedDoc]) -> list[tuple[AnnotatedDoc, AnnotatedDoc]]:
+    """Documents present in both files, which must hold the same text."""
+    b_by_id = {doc.id: doc for doc in b_docs}
+    shared = [doc for doc in a_docs if doc.id in b_by_id]
+    if not shared:
+        raise errors.VndiploError("The two files share no document id", "", "Compare two annotators' files of the same documents.")
+    for doc in shared:
+        if doc.text != b_by_id[doc.id].text:
+            raise errors.VndiploError(f"Document {doc.id!r} has a different text in the two files", "", "Pull both annotators' work from the same corpus.")
+    return [(doc, b_by_id[doc.id]) for doc in shared]
+
+
+def conflict_groups(a: AnnotatedDoc, b: AnnotatedDoc) -> list[tuple[list[Span], list[Span]]]:
+    """Spans not shared by A and B, clustered so that overlapping spans form one conflict."""
+    shared = set(a.spans) & set(b.spans)
+    tagged = sorted([(s, "a") for s in a.spans if s not in shared] + [(s, "b") for s in b.spans if s not in shared])
+    groups: list[tuple[list[Span], list[Span], int]] = []
+    for span, side in tagged:
+        if groups and span.start < groups[-1][2]:
+            group = groups[-1]
+            groups[-1] = (group[0], group[1], max(group[2], span.end))
+        else:
+            groups.append(([], [], span.end))
+        (groups[-1][0] if side == "a" else groups[-1][1]).append(span)
+    return [(group_a, group_b) for group_a, group_b, _ in groups]
+
+
+def agreement(a_docs: list[AnnotatedDoc], b_docs: list[AnnotatedDoc], labels: LabelSet | None = None) -> Agreement:
+    """Strict span F1 (A as reference), token-level Cohen's kappa, label confusion and the disagreements."""
+    from sklearn.metrics import cohen_kappa_score
+
+    labels = labels or load_labels()
+    overall, per_label = PRF(), {name: PRF() for name in labels.names}
+    a_tokens: list[str] = []
+    b_tokens: list[str] = []
+    confusion: Counter = Counter()
+    disagreements = []
+    for a, b in pair_documents(a_docs, b_docs):
+        a_set, b_set = set(a.spans), set(b.spans)
+        for span in a_set & b_set:
+            overall.tp += 1
+            per_label.setdefault(span.label, PRF()).tp += 1
+        for span in b_set - a_set:
+            overall.fp += 1
+            per_label.setdefault(span.label, PRF()).fp += 1
+        for span in a_set - b_set:
+            overall.fn += 1
+            per_label.setdefault(span.label, PRF()).fn += 1
+        a_tokens += token_labels(a.text, a.spans)
+        b_tokens += token_labels(b.text, b.spans)
+        for group_a, group_b in conflict_groups(a, b):
+            start = min(s.start for s in group_a + group_b)
+            end = max(s.end for s in group_a + group_b)
+            disagreements.append((a.id, group_a, group_b, context_of(a.text, start, end)))
+            same_extent = {(s.start, s.end) for s in group_a} & {(s.start, s.end) for s in group_b}
+            for span in group_a:
+                partner = next((t.label for t in group_b if (t.start, t.end) == (span.start, span.end)), MISSING)
+                confusion[(span.label, partner)] += 1
+            for span in group_b:
+                if (span.start, span.end) not in same_extent:
+                    confusion[(MISSING, span.label)] += 1
+    kappa = float(cohen_kappa_score(a_tokens, b_tokens)) if a_tokens else 0.0
+    return Agreement(overall, per_label, kappa, confusion, disagreements)
+
+
+# --- adjudication ----------------------------------------------------------------------
+
+PREFERENCES = ("A", "B")
+
+
+def _conflict_key(doc_id: str, group_a: list[Span], group_b: list[Span]) -> str:
+    return json.dumps([doc_id, [s.to_list() for s in group_a], [s.to_list() for s in group_b]], ensure_ascii=False)
+
+
+def _decided_spans(choice: object, group_a: list[Span], group_b: list[Span], text: str, where: str) -> list[Span]:
+    if choice == "A":
+        return group_a
+    if choice == "B":
+        return group_b
+    if choice == "none":
+        return []
+    if isinstance(choice, list):
+        return [parse_record({"id": where, "text": text, "label": [item]}, where).spans[0] for item in choice]
+    raise errors.VndiploError(
+        f"Review decision {choice!r} is not understood ({where})",
+        "a choice is \"A\", \"B\", \"none\" or a list of spans [[start, end, \"LABEL\"], ...]",
+        "Fix the `choice` field in the review file and run adjudicate again.",
+    )
+
+
+@dataclass
+class Adjudication:
+    gold: list[AnnotatedDoc] | None  # None while conflicts wait for a decision
+    review: list[dict]  # one record per conflict, with `choice` filled or null
+    agreed: int
+    unresolved: int
+
+
+def adjudicate(
+    a_docs: list[AnnotatedDoc],
+    b_docs: list[AnnotatedDoc],
+    *,
+    decisions: list[dict] | None = None,
+    prefer: str | None = None,
+    labels: LabelSet | None = None,
+) -> Adjudication:
+    """Keep agreed spans; settle each conflict from a review decision or the `prefer` rule.
+
+    A conflict nobody decided is never dropped: the gold is withheld and the
+    review records say which decisions are missing.
+    """
+    if prefer is not None and prefer not in PREFERENCES:
+        raise errors.VndiploError(f"--prefer takes A or B, not {prefer!r}", "", "")
+    decided = {record["key"]: record for record in decisions or []}
+    gold, review, agreed, unresolved = [], [], 0, 0
+    for a, b in pair_documents(a_docs, b_docs):
+        spans = sorted(set(a.spans) & set(b.spans))
+        agreed += len(spans)
+        for group_a, group_b in conflict_groups(a, b):
+            key = _conflict_key(a.id, group_a, group_b)
+            start = min(s.start for s in group_a + group_b)
+            end = max(s.end for s in group_a + group_b)
+            previous = decided.get(key, {})
+            choice = previous.get("choice") or prefer
+            record = {
+                "key": key,
+                "id": a.id,
+                "start": start,
+                "end": end,
+                "context": context_of(a.text, start, end, width=60),
+                "A": [[s.start, s.end, s.label, a.text[s.start : s.end]] for s in group_a],
+                "B": [[s.start, s.end, s.label, b.text[s.start : s.end]] for s in group_b],
+                "choice": choice,
+                "note": previous.get("note", ""),
+            }
+            review.append(record)
+            if choice is None:
+                unresolved += 1
+            else:
+                spans += _decided_spans(choice, group_a, group_b, a.text, f"{a.id}:{start}-{end}")
+        gold.append(AnnotatedDoc(a.id, a.text, sorted(set(spans)), a.meta))
+    if not unresolved:
+        require_valid(gold, "adjudicated gold", labels)
+    return Adjudication(None if unresolved else gold, review, agreed, unresolved)
+
+
+def read_review(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise errors.bad_jsonl(str(path), number, exc.msg) from None
+    return records
+
+
+def write_review(records: list[dict], path: Path) -> None:
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))

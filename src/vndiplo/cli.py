@@ -89,5 +89,103 @@ def ingest_cli(
     )
 
 
+@app.command("validate")
+@reports_errors
+def validate_cli(
+    files: List[Path] = typer.Argument(..., help="Annotation JSONL files or folders (Doccano shape: id, text, label)."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", "-c", help="Also check that each text equals this corpus's text."),
+    max_warnings: int = typer.Option(200, "--max-warnings", help="How many warnings to list."),
+):
+    """Lint annotations against the label spec; errors exit 1, warnings are listed."""
+    from .annotations import ERROR, read_annotation_paths, validate
+    from .corpus import read_corpus
+
+    docs = read_annotation_paths(files)
+    findings = validate(docs)
+    if corpus is not None:
+        from .annotations import Finding
+
+        texts = read_corpus(corpus)
+        for doc in docs:
+            if doc.id not in texts:
+                findings.append(Finding(ERROR, doc.id, 0, 0, f"document is not in {corpus}"))
+            elif texts[doc.id].text != doc.text:
+                findings.append(Finding(ERROR, doc.id, 0, 0, f"text differs from the corpus text in {corpus}"))
+    errors_found = [f for f in findings if f.level == ERROR]
+    warnings = [f for f in findings if f.level != ERROR]
+    for finding in errors_found:
+        typer.secho(str(finding), fg=typer.colors.RED)
+    for finding in warnings[:max_warnings]:
+        warn(str(finding))
+    if len(warnings) > max_warnings:
+        info(f"… and {len(warnings) - max_warnings} more warnings")
+    spans = sum(len(doc.spans) for doc in docs)
+    info(f"documents: {len(docs)}  spans: {spans}  errors: {len(errors_found)}  warnings: {len(warnings)}")
+    if errors_found:
+        raise typer.Exit(1)
+    good("No errors")
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(header, widths))]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    return "\n".join(lines)
+
+
+@app.command("agree")
+@reports_errors
+def agree_cli(
+    file_a: Path = typer.Argument(..., help="Annotator A's JSONL (the reference for precision/recall)."),
+    file_b: Path = typer.Argument(..., help="Annotator B's JSONL."),
+    show: int = typer.Option(50, "--show", help="How many disagreements to list."),
+):
+    """Inter-annotator agreement: strict span F1, token kappa, confusion and disagreements."""
+    from .annotations import agreement, read_annotations
+
+    result = agreement(read_annotations(file_a), read_annotations(file_b))
+    rows = [
+        [name, prf.tp + prf.fn, prf.tp + prf.fp, f"{prf.precision:.3f}", f"{prf.recall:.3f}", f"{prf.f1:.3f}"]
+        for name, prf in result.per_label.items()
+    ]
+    o = result.overall
+    rows.append(["ALL", o.tp + o.fn, o.tp + o.fp, f"{o.precision:.3f}", f"{o.recall:.3f}", f"{o.f1:.3f}"])
+    info(_table(rows, ["label", "A", "B", "P", "R", "F1"]))
+    info(f"\nstrict span F1: {o.f1:.3f}   token-level Cohen's kappa: {result.kappa:.3f}")
+    if result.confusion:
+        info("\nLabel disagreements (A → B, ∅ = no span):")
+        info(_table([[a, b, n] for (a, b), n in result.confusion.most_common()], ["A", "B", "count"]))
+    info(f"\n{len(result.disagreements)} disagreements")
+    for doc_id, group_a, group_b, context in result.disagreements[:show]:
+        spans_a = ", ".join(f"{s.label}" for s in group_a) or "∅"
+        spans_b = ", ".join(f"{s.label}" for s in group_b) or "∅"
+        info(f"  {doc_id}: A={spans_a} B={spans_b}  {context}")
+
+
+@app.command("adjudicate")
+@reports_errors
+def adjudicate_cli(
+    file_a: Path = typer.Argument(..., help="Annotator A's JSONL."),
+    file_b: Path = typer.Argument(..., help="Annotator B's JSONL."),
+    out: Path = typer.Option(..., "--out", "-o", help="Gold JSONL to write once every conflict is decided."),
+    review: Optional[Path] = typer.Option(None, "--review", "-r", help="Review file of conflicts (default: OUT with .review.jsonl)."),
+    prefer: Optional[str] = typer.Option(None, "--prefer", help="Settle undecided conflicts with A's or B's spans."),
+):
+    """Merge two annotators: agreed spans kept, conflicts decided in a review file (or by --prefer)."""
+    from .annotations import adjudicate, read_annotations, read_review, write_annotations, write_review
+
+    review = review or out.with_suffix(".review.jsonl")
+    result = adjudicate(read_annotations(file_a), read_annotations(file_b), decisions=read_review(review), prefer=prefer)
+    write_review(result.review, review)
+    info(f"agreed spans: {result.agreed}  conflicts: {len(result.review)}  undecided: {result.unresolved}")
+    if result.gold is None:
+        warn(f"{result.unresolved} conflicts wait for a decision in {review}")
+        info('Set "choice" to "A", "B", "none" or a list of spans [[start, end, "LABEL"]] and run again.')
+        raise typer.Exit(1)
+    write_annotations(result.gold, out)
+    good(f"Wrote {out} ({sum(len(d.spans) for d in result.gold)} spans); decisions in {review}")
+
+
 def main() -> None:
     app()

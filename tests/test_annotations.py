@@ -1,0 +1,169 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vndiplo.annotations import (
+    AnnotatedDoc,
+    Span,
+    adjudicate,
+    agreement,
+    check_consistency,
+    check_document,
+    read_annotations,
+    trim_document,
+    write_annotations,
+)
+from vndiplo.cli import app
+from vndiplo.errors import VndiploError
+
+runner = CliRunner()
+TEXT = "Ngoại trưởng Nga Sergei Lavrov gặp Antony Blinken tại Geneva (Thụy Sĩ)."
+#       0           12 13 17            30 31 35          49 50 54    61 62    69
+
+
+def spans_of(*triples):
+    return [Span(*t) for t in triples]
+
+
+GOLD = spans_of((0, 12, "TITLE"), (13, 16, "GPE"), (17, 30, "PER"), (35, 49, "PER"), (54, 60, "GPE"), (62, 69, "GPE"))
+
+
+def doc(spans, doc_id="d1", text=TEXT):
+    return AnnotatedDoc(doc_id, text, list(spans))
+
+
+def write_jsonl(path: Path, docs):
+    write_annotations(docs, path)
+    return path
+
+
+def test_fixture_offsets_are_what_they_claim():
+    assert [TEXT[s.start : s.end] for s in GOLD] == ["Ngoại trưởng", "Nga", "Sergei Lavrov", "Antony Blinken", "Geneva", "Thụy Sĩ"]
+
+
+def test_clean_document_has_no_findings():
+    assert check_document(doc(GOLD)) == []
+
+
+@pytest.mark.parametrize(
+    "span, message",
+    [
+        (Span(13, 16, "COUNTRY"), "not in the spec"),
+        (Span(60, 90, "GPE"), "out of range"),
+        (Span(-1, 3, "GPE"), "out of range"),
+        (Span(5, 5, "GPE"), "out of range"),
+        (Span(12, 16, "GPE"), "whitespace or punctuation"),
+    ],
+)
+def test_spec_breaking_spans_are_found(span, message):
+    findings = check_document(doc([span]))
+    assert len(findings) == 1 and message in findings[0].message
+
+
+def test_overlapping_spans_are_an_error():
+    findings = check_document(doc([Span(0, 16, "TITLE"), Span(13, 16, "GPE")]))
+    assert [f.level for f in findings] == ["error"] and "overlaps" in findings[0].message
+
+
+def test_stray_whitespace_is_trimmed_and_reported():
+    trimmed, changes = trim_document(doc([Span(12, 16, "GPE"), Span(61, 70, "GPE")]))
+    assert trimmed.spans == spans_of((13, 16, "GPE"), (62, 69, "GPE"))
+    assert len(changes) == 2
+
+
+def test_same_surface_with_two_labels_and_a_likely_miss_are_warned():
+    first = doc([Span(13, 16, "GPE")], "a")
+    second = doc([Span(13, 16, "ORG"), Span(54, 60, "GPE")], "b")
+    third = doc([], "c")
+    messages = [f.message for f in check_consistency([first, second, third])]
+    assert any("different labels" in m for m in messages)
+    assert any("'Geneva' is labelled GPE elsewhere but not here" in m for m in messages)
+
+
+def test_doccano_entities_shape_is_read(tmp_path):
+    path = tmp_path / "a.jsonl"
+    record = {"id": 7, "text": TEXT, "entities": [{"start_offset": 13, "end_offset": 16, "label": "GPE"}], "meta": {"doc_id": "d1"}}
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    (read,) = read_annotations(path)
+    assert read.id == "d1" and read.spans == [Span(13, 16, "GPE")]
+
+
+def test_malformed_line_is_named(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "d1", "text": "x", "label": []}\n{"id": \n', encoding="utf-8")
+    with pytest.raises(VndiploError, match=r"a.jsonl:2"):
+        read_annotations(path)
+
+
+def test_identical_annotators_agree_perfectly():
+    result = agreement([doc(GOLD)], [doc(GOLD)])
+    assert result.overall.f1 == 1.0 and result.kappa == pytest.approx(1.0)
+    assert result.disagreements == []
+
+
+def test_a_label_disagreement_shows_in_f1_kappa_and_confusion():
+    other = [s if s.label != "TITLE" else Span(s.start, s.end, "ORG") for s in GOLD]
+    other = [s for s in other if s.start != 62]  # B missed Thụy Sĩ
+    result = agreement([doc(GOLD)], [doc(other)])
+    assert result.overall.tp == 4 and result.overall.fp == 1 and result.overall.fn == 2
+    assert result.per_label["TITLE"].f1 == 0.0
+    assert result.confusion[("TITLE", "ORG")] == 1 and result.confusion[("GPE", "∅")] == 1
+    assert 0 < result.kappa < 1
+    assert len(result.disagreements) == 2
+
+
+def test_adjudication_keeps_agreed_spans_and_withholds_gold_until_decided():
+    b_spans = [s for s in GOLD if s.label != "TITLE"]
+    result = adjudicate([doc(GOLD)], [doc(b_spans)])
+    assert result.gold is None and result.unresolved == 1 and result.agreed == 5
+    (conflict,) = result.review
+    assert conflict["A"] == [[0, 12, "TITLE", "Ngoại trưởng"]] and conflict["B"] == []
+    conflict["choice"] = "A"
+    decided = adjudicate([doc(GOLD)], [doc(b_spans)], decisions=[conflict])
+    assert decided.gold[0].spans == sorted(GOLD)
+
+
+def test_prefer_rule_settles_every_conflict():
+    b_spans = [Span(0, 16, "TITLE")] + GOLD[2:]
+    result = adjudicate([doc(GOLD)], [doc(b_spans)], prefer="B")
+    assert result.unresolved == 0 and Span(0, 16, "TITLE") in result.gold[0].spans
+    assert Span(13, 16, "GPE") not in result.gold[0].spans
+
+
+def test_documents_with_different_texts_are_refused():
+    with pytest.raises(VndiploError, match="different text"):
+        agreement([doc(GOLD)], [doc([], text=TEXT + " thêm")])
+
+
+def test_cli_validate_exits_one_on_errors_and_zero_on_warnings(tmp_path):
+    bad = write_jsonl(tmp_path / "bad.jsonl", [doc([Span(0, 16, "TITLE"), Span(13, 16, "GPE")])])
+    good = write_jsonl(tmp_path / "good.jsonl", [doc(GOLD)])
+    bad_result = runner.invoke(app, ["validate", str(bad)])
+    assert bad_result.exit_code == 1 and "overlaps" in bad_result.output
+    good_result = runner.invoke(app, ["validate", str(good)])
+    assert good_result.exit_code == 0, good_result.output
+
+
+def test_cli_agree_prints_f1_and_kappa(tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [doc(GOLD)])
+    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD[1:])])
+    result = runner.invoke(app, ["agree", str(a), str(b)])
+    assert result.exit_code == 0, result.output
+    assert "kappa" in result.output and "TITLE" in result.output
+
+
+def test_cli_adjudicate_writes_review_then_gold(tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [doc(GOLD)])
+    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD[1:])])
+    out = tmp_path / "gold.jsonl"
+    first = runner.invoke(app, ["adjudicate", str(a), str(b), "--out", str(out)])
+    assert first.exit_code == 1 and not out.exists()
+    review = tmp_path / "gold.review.jsonl"
+    records = [json.loads(line) for line in review.read_text(encoding="utf-8").splitlines()]
+    records[0]["choice"] = "none"
+    review.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    second = runner.invoke(app, ["adjudicate", str(a), str(b), "--out", str(out)])
+    assert second.exit_code == 0, second.output
+    assert read_annotations(out)[0].spans == sorted(GOLD[1:])
