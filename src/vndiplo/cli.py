@@ -187,5 +187,29 @@ def adjudicate_cli(
     good(f"Wrote {out} ({sum(len(d.spans) for d in result.gold)} spans); decisions in {review}")
 
 
+@app.command("dataset")
+@reports_errors
+def dataset_cli(
+    gold: List[Path] = typer.Argument(..., help="Gold JSONL files or folders (annotations/gold/)."),
+    out: Path = typer.Option(Path("corpus"), "--out", "-o", help="Folder for dataset/, *.spacy, *.conll and the card."),
+    corpus: List[Path] = typer.Option([], "--corpus", "-c", help="Corpus JSONL(s) the gold must match; gives each document its source."),
+    dev: float = typer.Option(0.1, "--dev", help="Fraction of documents for the dev split."),
+    test: float = typer.Option(0.2, "--test", help="Fraction of documents for the test split."),
+    folds: int = typer.Option(0, "--folds", "-k", help="Also record K document-grouped cross-validation folds."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split."),
+):
+    """Build the Hugging Face DatasetDict, spaCy DocBins, CoNLL files and the dataset card."""
+    from .dataset import build, label_counts, write_outputs
+
+    built = build(gold, corpus_paths=corpus, dev=dev, test=test, folds=folds, seed=seed)
+    write_outputs(built, out)
+    a = built.alignment
+    info(f"gold spans: {a.spans}; off token boundaries: syllables {len(a.syllable_misaligned)}, pyvi {len(a.pyvi_misaligned)}")
+    for name, docs in built.splits.items():
+        counts = label_counts(docs)
+        info(f"  {name:5} {len(docs):3} documents  {sum(counts.values()):5} spans  " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    good(f"Wrote {out}/dataset, {out}/{{train,dev,test}}.spacy, .conll and {out}/README.md")
+
+
 def main() -> None:
     app()

@@ -1,0 +1,406 @@
+"""Gold spans → a Hugging Face DatasetDict, spaCy DocBin files and CoNLL.
+
+Tokenisation is decided here, once: the pipeline's tokenizer is spaCy's
+rule-based tokenizer with Vietnamese syllables as tokens (whitespace and
+punctuation split, as in `spacy.Tokenizer.v1`), not pyvi word segmentation,
+because pyvi joins syllables across gold span boundaries (measured in
+:func:`alignment_report`). Training configs name the same tokenizer, so
+`nlp(text)` at prediction time sees what training saw.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from . import errors
+from .annotations import AnnotatedDoc, Span, context_of, read_annotation_paths, require_valid
+from .corpus import Document, atomic_write_text, find_near_duplicates, read_corpus
+from .labels import LabelSet, load_labels
+
+SPLITS = ("train", "dev", "test")
+SYLLABLE_TOKENIZER = {"@tokenizers": "spacy.Tokenizer.v1"}
+PYVI_TOKENIZER = {"@tokenizers": "spacy.vi.VietnameseTokenizer", "use_pyvi": True}
+
+
+def blank_nlp(tokenizer: dict | None = None):
+    """A blank Vietnamese pipeline with the project's tokenizer (syllables by default)."""
+    import spacy
+
+    return spacy.blank("vi", config={"nlp": {"tokenizer": tokenizer or SYLLABLE_TOKENIZER}})
+
+
+@dataclass
+class Misaligned:
+    doc_id: str
+    span: Span
+    context: str
+
+
+@dataclass
+class AlignmentReport:
+    spans: int
+    syllable_misaligned: list[Misaligned]
+    pyvi_misaligned: list[Misaligned]
+
+
+def misaligned_spans(nlp, docs: Iterable[AnnotatedDoc]) -> list[Misaligned]:
+    """Gold spans that do not start and end on a token boundary of `nlp`'s tokenizer."""
+    found = []
+    for annotated in docs:
+        doc = nlp.make_doc(annotated.text)
+        for span in annotated.spans:
+            if doc.char_span(span.start, span.end, alignment_mode="strict") is None:
+                found.append(Misaligned(annotated.id, span, context_of(annotated.text, span.start, span.end)))
+    return found
+
+
+def alignment_report(docs: list[AnnotatedDoc]) -> AlignmentReport:
+    return AlignmentReport(
+        spans=sum(len(d.spans) for d in docs),
+        syllable_misaligned=misaligned_spans(blank_nlp(), docs),
+        pyvi_misaligned=misaligned_spans(blank_nlp(PYVI_TOKENIZER), docs),
+    )
+
+
+def to_spacy_doc(nlp, annotated: AnnotatedDoc):
+    """A spaCy Doc with the gold entities; raises if a span cannot be aligned."""
+    doc = nlp.make_doc(annotated.text)
+    entities = []
+    for span in annotated.spans:
+        entity = doc.char_span(span.start, span.end, label=span.label, alignment_mode="strict")
+        if entity is None:
+            raise errors.VndiploError(
+                f"Span {span.start}-{span.end} {span.label} of {annotated.id!r} does not fall on token boundaries",
+                context_of(annotated.text, span.start, span.end),
+                "Fix the span edges (vndiplo validate) or report the tokenizer case.",
+            )
+        entities.append(entity)
+    doc.ents = entities
+    doc.user_data["id"] = annotated.id
+    return doc
+
+
+def from_spacy_doc(doc) -> AnnotatedDoc:
+    return AnnotatedDoc(doc.user_data.get("id", ""), doc.text, [Span(e.start_char, e.end_char, e.label_) for e in doc.ents])
+
+
+def iob_tags(doc) -> list[str]:
+    return [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else "O" for t in doc]
+
+
+# --- splits ----------------------------------------------------------------------------
+
+
+def duplicate_groups(docs: list[AnnotatedDoc]) -> list[list[str]]:
+    """Document ids grouped so that near-duplicates share a group (and so a split)."""
+    parent = {doc.id: doc.id for doc in docs}
+
+    def root(doc_id: str) -> str:
+        while parent[doc_id] != doc_id:
+            doc_id = parent[doc_id]
+        return doc_id
+
+    as_documents = [Document(d.id, d.text, "", "", "", "", 0) for d in docs]
+    for first, second, _ in find_near_duplicates(as_documents):
+        parent[root(second)] = root(first)
+    groups: dict[str, list[str]] = {}
+    for doc in docs:
+        groups.setdefault(root(doc.id), []).append(doc.id)
+    return sorted(groups.values())
+
+
+def split_documents(docs: list[AnnotatedDoc], *, dev: float, test: float, seed: int) -> dict[str, list[str]]:
+    """Seeded document-level split; near-duplicate groups never straddle two splits."""
+    groups = duplicate_groups(docs)
+    random.Random(seed).shuffle(groups)
+    total = len(docs)
+    n_test = round(total * test) if test else 0
+    n_dev = round(total * dev) if dev else 0
+    if test and n_test == 0 and total >= 3:
+        n_test = 1
+    if dev and n_dev == 0 and total >= 3:
+        n_dev = 1
+    assignment: dict[str, list[str]] = {name: [] for name in SPLITS}
+    for group in groups:
+        if len(assignment["test"]) < n_test:
+            assignment["test"] += group
+        elif len(assignment["dev"]) < n_dev:
+            assignment["dev"] += group
+        else:
+            assignment["train"] += group
+    if not assignment["train"]:
+        raise errors.VndiploError("No document is left for training", f"{total} documents, dev={dev}, test={test}", "Lower --dev/--test or add documents.")
+    return {name: sorted(ids) for name, ids in assignment.items()}
+
+
+def fold_documents(docs: list[AnnotatedDoc], *, folds: int, seed: int) -> list[list[str]]:
+    """K folds of document ids, near-duplicates kept together, sizes as even as groups allow."""
+    groups = duplicate_groups(docs)
+    if folds < 2 or folds > len(groups):
+        raise errors.VndiploError(f"Cannot make {folds} folds of {len(groups)} document groups", "", "Choose 2 ≤ --folds ≤ number of documents.")
+    random.Random(seed).shuffle(groups)
+    groups.sort(key=len, reverse=True)
+    assignment: list[list[str]] = [[] for _ in range(folds)]
+    for group in groups:
+        min(assignment, key=len).extend(group)
+    return [sorted(ids) for ids in assignment]
+
+
+# --- building --------------------------------------------------------------------------
+
+
+@dataclass
+class BuiltDataset:
+    splits: dict[str, list[AnnotatedDoc]]
+    alignment: AlignmentReport
+    sources: dict[str, str]  # document id → source
+    folds: list[list[str]] = field(default_factory=list)
+
+
+def load_gold(paths: list[Path], corpus_paths: list[Path] | None = None, labels: LabelSet | None = None):
+    """Gold documents checked against the spec and, when given, against the corpus texts."""
+    docs = read_annotation_paths(paths)
+    if not docs:
+        raise errors.VndiploError("No gold documents found", ", ".join(map(str, paths)), "Point the command at annotations/gold/.")
+    require_valid(docs, "gold", labels)
+    sources = {doc.id: str(doc.meta.get("source", "")) for doc in docs}
+    corpus: dict[str, Document] = {}
+    for path in corpus_paths or []:
+        corpus.update(read_corpus(path))
+    if corpus:
+        for doc in docs:
+            if doc.id not in corpus:
+                raise errors.VndiploError(f"Gold document {doc.id!r} is not in the corpus", ", ".join(map(str, corpus_paths)), "Ingest its article first, or remove the record.")
+            if corpus[doc.id].text != doc.text:
+                raise errors.VndiploError(f"Gold text of {doc.id!r} differs from the corpus text", "", "Re-pull the annotations for the current corpus.")
+            sources[doc.id] = corpus[doc.id].source
+    return docs, sources
+
+
+def build(
+    paths: list[Path], *, corpus_paths: list[Path] | None = None, dev: float = 0.1, test: float = 0.2, folds: int = 0, seed: int = 0
+) -> BuiltDataset:
+    docs, sources = load_gold(paths, corpus_paths)
+    alignment = alignment_report(docs)
+    if alignment.syllable_misaligned:
+        listing = "\n".join(f"{m.doc_id} {m.span.label} {m.context}" for m in alignment.syllable_misaligned)
+        raise errors.VndiploError("Gold spans do not fall on token boundaries", listing, "Fix the span edges; no span is dropped silently.")
+    by_id = {doc.id: doc for doc in docs}
+    split_ids = split_documents(docs, dev=dev, test=test, seed=seed)
+    fold_ids = fold_documents(docs, folds=folds, seed=seed) if folds else []
+    return BuiltDataset({name: [by_id[i] for i in ids] for name, ids in split_ids.items()}, alignment, sources, fold_ids)
+
+
+def features(labels: LabelSet | None = None):
+    from datasets import ClassLabel, Features, Sequence, Value
+
+    labels = labels or load_labels()
+    return Features(
+        {
+            "id": Value("string"),
+            "source": Value("string"),
+            "text": Value("string"),
+            "tokens": Sequence(Value("string")),
+            "ner_tags": Sequence(ClassLabel(names=labels.iob_tags)),
+            "spans": Sequence({"start": Value("int32"), "end": Value("int32"), "label": Value("string")}),
+        }
+    )
+
+
+def to_records(docs: list[AnnotatedDoc], sources: dict[str, str], nlp) -> list[dict]:
+    records = []
+    for annotated in docs:
+        doc = to_spacy_doc(nlp, annotated)
+        records.append(
+            {
+                "id": annotated.id,
+                "source": sources.get(annotated.id, ""),
+                "text": annotated.text,
+                "tokens": [t.text for t in doc],
+                "ner_tags": iob_tags(doc),
+                "spans": {
+                    "start": [s.start for s in annotated.spans],
+                    "end": [s.end for s in annotated.spans],
+                    "label": [s.label for s in annotated.spans],
+                },
+            }
+        )
+    return records
+
+
+def to_dataset_dict(built: BuiltDataset):
+    from datasets import Dataset, DatasetDict
+
+    nlp = blank_nlp()
+    schema = features()
+    return DatasetDict(
+        {name: Dataset.from_list(to_records(docs, built.sources, nlp), features=schema) for name, docs in built.splits.items()}
+    )
+
+
+def docs_from_dataset_split(split) -> list[AnnotatedDoc]:
+    """Gold documents again from a saved split: the inverse of :func:`to_records`."""
+    return [
+        AnnotatedDoc(row["id"], row["text"], [Span(s, e, l) for s, e, l in zip(row["spans"]["start"], row["spans"]["end"], row["spans"]["label"])])
+        for row in split
+    ]
+
+
+def write_docbin(docs: list[AnnotatedDoc], path: Path) -> None:
+    from spacy.tokens import DocBin
+
+    nlp = blank_nlp()
+    docbin = DocBin(store_user_data=True)
+    for annotated in docs:
+        docbin.add(to_spacy_doc(nlp, annotated))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    docbin.to_disk(tmp)
+    tmp.replace(path)
+
+
+def read_docbin(path: Path, nlp=None) -> list[AnnotatedDoc]:
+    from spacy.tokens import DocBin
+
+    if not path.exists():
+        raise errors.missing_file(str(path), "spaCy corpus", "Run `vndiplo dataset annotations/gold/ --out corpus/` first.")
+    nlp = nlp or blank_nlp()
+    return [from_spacy_doc(doc) for doc in DocBin().from_disk(path).get_docs(nlp.vocab)]
+
+
+def conll_text(docs: list[AnnotatedDoc]) -> str:
+    """Token TAB IOB2 tag, a blank line between sentences-as-lines, `-DOCSTART-` per document."""
+    nlp = blank_nlp()
+    lines = []
+    for annotated in docs:
+        doc = to_spacy_doc(nlp, annotated)
+        lines.append(f"-DOCSTART- {annotated.id}")
+        lines.append("")
+        for token, tag in zip(doc, iob_tags(doc)):
+            if token.is_space:
+                continue
+            lines.append(f"{token.text}\t{tag}")
+            if "\n" in token.whitespace_ or (token.i + 1 < len(doc) and "\n" in doc[token.i + 1].text):
+                lines.append("")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def label_counts(docs: list[AnnotatedDoc]) -> Counter:
+    return Counter(span.label for doc in docs for span in doc.spans)
+
+
+def write_outputs(built: BuiltDataset, out: Path) -> dict[str, Path]:
+    """DatasetDict (save_to_disk), DocBin and CoNLL per split, folds, and the dataset card."""
+    out.mkdir(parents=True, exist_ok=True)
+    dataset_dir = out / "dataset"
+    tmp_dir = out / ".dataset.tmp"
+    import shutil
+
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    to_dataset_dict(built).save_to_disk(str(tmp_dir))
+    shutil.rmtree(dataset_dir, ignore_errors=True)
+    tmp_dir.rename(dataset_dir)
+    written = {"dataset": dataset_dir}
+    for name, docs in built.splits.items():
+        write_docbin(docs, out / f"{name}.spacy")
+        atomic_write_text(out / f"{name}.conll", conll_text(docs))
+        written[name] = out / f"{name}.spacy"
+    split_record = {name: [d.id for d in docs] for name, docs in built.splits.items()}
+    if built.folds:
+        split_record["folds"] = built.folds
+    atomic_write_text(out / "splits.json", json.dumps(split_record, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(out / "README.md", dataset_card(built))
+    written["card"] = out / "README.md"
+    return written
+
+
+def dataset_card(built: BuiltDataset) -> str:
+    labels = load_labels()
+    all_docs = [d for docs in built.splits.values() for d in docs]
+    counts = {name: label_counts(docs) for name, docs in built.splits.items()}
+    words = {name: sum(len(d.text.split()) for d in docs) for name, docs in built.splits.items()}
+    sources = Counter(built.sources.get(d.id, "") or "unknown" for d in all_docs)
+    a = built.alignment
+    rows = "\n".join(
+        f"| {label} | " + " | ".join(str(counts[name][label]) for name in SPLITS) + f" | {sum(counts[n][label] for n in SPLITS)} |"
+        for label in labels.names
+    )
+    pyvi_examples = "\n".join(f"  - `{m.doc_id}` {m.span.label}: {m.context}" for m in a.pyvi_misaligned[:8])
+    share = lambda n: f"{n / a.spans:.1%}" if a.spans else "n/a"  # noqa: E731
+    has_extra = any(s in ("wiki", "vtb") for s in sources)
+    licence = "cc-by-sa-4.0" if has_extra else "mit"
+    folds = f"\nCross-validation folds (document-grouped): {len(built.folds)}.\n" if built.folds else ""
+    return f"""---
+language:
+- vi
+license: {licence}
+task_categories:
+- token-classification
+task_ids:
+- named-entity-recognition
+pretty_name: vndiplo Vietnamese diplomatic NER
+---
+
+# vndiplo: Vietnamese diplomatic NER data set
+
+Generated by `vndiplo dataset`; do not edit by hand.
+
+## Sizes
+
+| split | documents | words |
+|---|---|---|
+""" + "\n".join(f"| {name} | {len(built.splits[name])} | {words[name]} |" for name in SPLITS) + f"""
+
+Sources: {", ".join(f"{s}: {n} documents" for s, n in sorted(sources.items()))}.
+Splits are by document, seeded and deterministic; near-duplicate documents share a split.
+No document id occurs in two splits (`splits.json` lists them).
+{folds}
+## Labels per split
+
+| label | train | dev | test | total |
+|---|---|---|---|---|
+{rows}
+
+## Features
+
+`id`, `source`, `text`, `tokens` (syllable tokens), `ner_tags` (`Sequence(ClassLabel)` in IOB2:
+{", ".join(labels.iob_tags)}), `spans` (character `start`, `end`, `label` into `text`, end exclusive).
+Files: `dataset/` (`datasets.load_from_disk`), `train|dev|test.spacy` (spaCy DocBin),
+`train|dev|test.conll` (token, tab, IOB2 tag) for reading.
+
+## Tokenisation and alignment
+
+Gold spans: {a.spans}.
+- Syllable tokenisation (spaCy rule-based tokenizer, whitespace and punctuation split, the one
+  in the trained pipeline): {len(a.syllable_misaligned)} spans off token boundaries ({share(len(a.syllable_misaligned))}).
+- pyvi word segmentation (spaCy `vi` default): {len(a.pyvi_misaligned)} spans off token boundaries ({share(len(a.pyvi_misaligned))}), e.g.
+{pyvi_examples or "  - none"}
+
+So the pipeline uses syllable tokens: zero spans are lost or shifted.
+
+## How it was made
+
+Articles were ingested with `vndiplo ingest` (NFC, whitespace normalised, page boilerplate removed),
+annotated in two independent passes against the label spec (`annotations/GUIDELINES.md`),
+adjudicated (`annotations/ADJUDICATION.md`) and validated with `vndiplo validate`.
+No model output entered the gold unreviewed.
+
+## Licence and provenance
+
+Seed articles: Vietnamese news reports, kept for research on the project's NER task.
+Extra corpus (`wiki`, `vtb` sources): excerpts of Vietnamese Wikipedia and sentences of
+UD_Vietnamese-VTB, CC BY-SA 4.0; annotations on them are adaptations shared under CC BY-SA 4.0
+with the attribution in `corpus/extra-corpus/SOURCES.md` (section 3) and `LICENSE.md`.
+
+## Personal and sensitive information
+
+The texts name public figures (heads of state, ministers, spokespeople) in their public roles,
+as reported in the news and encyclopedia text. The VTB sentences also name a few private people
+as printed in newspapers. No other personal data is collected.
+"""

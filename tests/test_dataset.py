@@ -1,0 +1,143 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vndiplo.annotations import AnnotatedDoc, Span, read_annotation_paths, write_annotations
+from vndiplo.cli import app
+from vndiplo.corpus import Document, write_corpus
+from vndiplo.dataset import (
+    blank_nlp,
+    build,
+    docs_from_dataset_split,
+    fold_documents,
+    misaligned_spans,
+    read_docbin,
+    split_documents,
+    write_outputs,
+)
+from vndiplo.errors import VndiploError
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD_DIR = ROOT / "annotations" / "gold"
+runner = CliRunner()
+
+SENTENCES = [
+    ("Ngày 21/1, Ngoại trưởng Nga Sergei Lavrov gặp Antony Blinken tại Geneva (Thụy Sĩ).",
+     [("Ngày 21/1", "DATE"), ("Ngoại trưởng", "TITLE"), ("Nga", "GPE"), ("Sergei Lavrov", "PER"), ("Antony Blinken", "PER"), ("Geneva", "GPE"), ("Thụy Sĩ", "GPE")]),
+    ("Tổ chức Hiệp ước Bắc Đại Tây Dương (NATO) và Hội đồng NATO-Nga.\nẢnh: AFP/TTXVN",
+     [("Tổ chức Hiệp ước Bắc Đại Tây Dương", "ORG"), ("NATO", "ORG"), ("Hội đồng NATO-Nga", "ORG"), ("AFP", "ORG"), ("TTXVN", "ORG")]),
+    ("Nga thôn tính bán đảo Crimea, theo Thỏa thuận Minsk tháng 1-2022.",
+     [("Nga", "GPE"), ("Crimea", "LOC"), ("Thỏa thuận Minsk", "AGREEMENT"), ("tháng 1-2022", "DATE")]),
+    ("Chiến tranh Lạnh đã kết thúc; Tổng thống Joe Biden nói tại Washington.",
+     [("Chiến tranh Lạnh", "EVENT"), ("Tổng thống", "TITLE"), ("Joe Biden", "PER"), ("Washington", "GPE")]),
+    ("Bộ Ngoại giao Nga tuyên bố năm 2002 ở châu Âu 😀 và Moskva.",
+     [("Bộ Ngoại giao Nga", "ORG"), ("năm 2002", "DATE"), ("châu Âu", "LOC"), ("Moskva", "GPE")]),
+]
+
+
+def annotated(index: int) -> AnnotatedDoc:
+    text, entities = SENTENCES[index]
+    spans, cursor = [], 0
+    for surface, label in entities:
+        start = text.index(surface, cursor)
+        spans.append(Span(start, start + len(surface), label))
+        cursor = start + len(surface)
+    return AnnotatedDoc(f"doc{index}", text, spans)
+
+
+@pytest.fixture
+def gold_dir(tmp_path):
+    folder = tmp_path / "gold"
+    write_annotations([annotated(i) for i in range(len(SENTENCES))], folder / "gold.jsonl")
+    return folder
+
+
+def test_syllable_tokens_align_with_every_fixture_span():
+    assert misaligned_spans(blank_nlp(), [annotated(i) for i in range(len(SENTENCES))]) == []
+
+
+def test_splits_are_by_document_deterministic_and_disjoint():
+    docs = [annotated(i) for i in range(len(SENTENCES))]
+    first = split_documents(docs, dev=0.2, test=0.2, seed=3)
+    assert first == split_documents(docs, dev=0.2, test=0.2, seed=3)
+    ids = [i for split in first.values() for i in split]
+    assert sorted(ids) == sorted(d.id for d in docs) and len(ids) == len(set(ids))
+    assert len(first["test"]) == 1 and len(first["dev"]) == 1
+
+
+def test_near_duplicates_land_in_the_same_split_and_fold():
+    base = " ".join(f"từ{i}" for i in range(100))
+    docs = [AnnotatedDoc(f"d{i}", f"Tiêu đề {i}\n{base}" if i < 2 else f"Khác {i} " * 30, []) for i in range(6)]
+    for seed in range(5):
+        splits = split_documents(docs, dev=0.2, test=0.2, seed=seed)
+        assert any({"d0", "d1"} <= set(ids) for ids in splits.values())
+        folds = fold_documents(docs, folds=3, seed=seed)
+        assert any({"d0", "d1"} <= set(ids) for ids in folds)
+
+
+def test_gold_to_dataset_to_docbin_to_spans_is_lossless(gold_dir, tmp_path):
+    from datasets import load_from_disk
+
+    built = build([gold_dir], dev=0.2, test=0.2, seed=1)
+    out = tmp_path / "corpus"
+    write_outputs(built, out)
+    dataset = load_from_disk(str(out / "dataset"))
+    original = {doc.id: doc for doc in read_annotation_paths([gold_dir])}
+    for name in ("train", "dev", "test"):
+        from_hf = docs_from_dataset_split(dataset[name])
+        from_docbin = read_docbin(out / f"{name}.spacy")
+        assert [d.id for d in from_hf] == [d.id for d in from_docbin]
+        for hf_doc, bin_doc in zip(from_hf, from_docbin):
+            assert hf_doc.text == bin_doc.text == original[hf_doc.id].text
+            assert sorted(hf_doc.spans) == sorted(bin_doc.spans) == sorted(original[hf_doc.id].spans)
+    tags = dataset["train"].features["ner_tags"].feature.names
+    assert tags[0] == "O" and "B-AGREEMENT" in tags
+    assert (out / "README.md").read_text(encoding="utf-8").startswith("---\nlanguage:")
+    assert "-DOCSTART-" in (out / "train.conll").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not GOLD_DIR.exists(), reason="no committed gold yet")
+def test_all_committed_gold_round_trips_through_docbin():
+    gold = read_annotation_paths([GOLD_DIR])
+    assert gold, "annotations/gold/ holds no document"
+    nlp = blank_nlp()
+    assert misaligned_spans(nlp, gold) == []
+    from vndiplo.dataset import from_spacy_doc, to_spacy_doc
+
+    for doc in gold:
+        again = from_spacy_doc(to_spacy_doc(nlp, doc))
+        assert again.text == doc.text and sorted(again.spans) == sorted(doc.spans)
+
+
+def test_span_on_a_document_missing_from_the_corpus_is_refused(gold_dir, tmp_path):
+    corpus = tmp_path / "docs.jsonl"
+    doc = annotated(0)
+    write_corpus([Document(doc.id, doc.text, "t", "seeds", "x", "h", 3)], corpus)
+    with pytest.raises(VndiploError, match="not in the corpus"):
+        build([gold_dir], corpus_paths=[corpus])
+
+
+@pytest.mark.parametrize(
+    "spans, message",
+    [
+        ([Span(0, 9, "DATE"), Span(5, 9, "DATE")], "break the label spec"),
+        ([Span(0, 9, "TIME")], "break the label spec"),
+    ],
+)
+def test_overlaps_and_unknown_labels_are_refused(tmp_path, spans, message):
+    doc = annotated(0)
+    write_annotations([AnnotatedDoc(doc.id, doc.text, spans)], tmp_path / "g" / "gold.jsonl")
+    with pytest.raises(VndiploError, match=message):
+        build([tmp_path / "g"], dev=0, test=0)
+
+
+def test_cli_dataset_reports_alignment_and_writes_files(gold_dir, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["dataset", str(gold_dir), "--out", str(out), "--dev", "0.2", "--test", "0.2", "--folds", "2"])
+    assert result.exit_code == 0, result.output
+    assert "off token boundaries" in result.output
+    splits = json.loads((out / "splits.json").read_text(encoding="utf-8"))
+    assert len(splits["folds"]) == 2
+    assert {p.name for p in out.glob("*.spacy")} == {"train.spacy", "dev.spacy", "test.spacy"}
