@@ -211,5 +211,154 @@ def dataset_cli(
     good(f"Wrote {out}/dataset, {out}/{{train,dev,test}}.spacy, .conll and {out}/README.md")
 
 
+@app.command("train")
+@reports_errors
+def train_cli(
+    corpus: Path = typer.Argument(Path("corpus"), help="Folder with train.spacy and dev.spacy from `vndiplo dataset`."),
+    output: Path = typer.Option(Path("training"), "--output", "-o", help="Writes model-best and model-last here."),
+    config: Path = typer.Option(Path("configs/ner.cfg"), "--config", "-c", help="spaCy training config."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (training is deterministic for a seed)."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override training.max_steps."),
+):
+    """Train the spaCy NER pipeline on CPU, showing spaCy's progress table."""
+    from .train import train_from_corpus
+
+    overrides = {"system.seed": seed}
+    if max_steps is not None:
+        overrides["training.max_steps"] = max_steps
+    train_from_corpus(corpus, output, config=config, overrides=overrides)
+    good(f"Trained: {output}/model-best and {output}/model-last")
+
+
+def _read_gold_or_docbin(data: List[Path]):
+    from .annotations import read_annotation_paths
+    from .dataset import read_docbin
+
+    docs = []
+    for path in data:
+        docs += read_docbin(path) if path.suffix == ".spacy" else read_annotation_paths([path])
+    return docs
+
+
+@app.command("evaluate")
+@reports_errors
+def evaluate_cli(
+    model: Path = typer.Argument(Path("training/model-best"), help="Trained pipeline folder."),
+    data: List[Path] = typer.Argument(None, help="Gold to score on: .spacy DocBin or gold JSONL (default corpus/test.spacy)."),
+    output: Path = typer.Option(Path("training/evaluation"), "--output", "-o", help="Folder for scores.json, report.md, confusion.png."),
+    baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also score the gazetteer (from corpus/train.spacy) and underthesea."),
+    train_data: Path = typer.Option(Path("corpus/train.spacy"), "--train-data", help="Training gold for the gazetteer baseline."),
+):
+    """Strict per-label P/R/F1, coarse scores, confusion matrix and errors, as JSON, Markdown and PNG."""
+    from .dataset import read_docbin
+    from .evaluate import coarse_table, gazetteer_predictor, model_predictor, score, scores_table, underthesea_predictor, write_reports
+    from .model import load
+
+    gold = _read_gold_or_docbin(data or [Path("corpus/test.spacy")])
+    scores = score(gold, model_predictor(load(model))(gold))
+    extra = {"documents": [d.id for d in gold], "model": str(model)}
+    comparison = []
+    if baselines:
+        gazetteer = score(gold, gazetteer_predictor(read_docbin(train_data))(gold))
+        under = score(gold, underthesea_predictor()(gold), coarse_only=True)
+        extra["baselines"] = {"gazetteer": gazetteer.to_dict(), "underthesea": under.to_dict()}
+        comparison = [
+            ("fine micro-F1", scores.micro.f1, gazetteer.micro.f1, None),
+            ("coarse micro-F1", scores.coarse_micro.f1, gazetteer.coarse_micro.f1, under.coarse_micro.f1),
+        ]
+    paths = write_reports(scores, output, f"Evaluation of {model} on {len(gold)} documents", extra)
+    info(scores_table(scores))
+    info("")
+    info(coarse_table(scores))
+    if comparison:
+        info("\n| score | model | gazetteer | underthesea |\n|---|---|---|---|")
+        for name, ours, gaz, und in comparison:
+            info(f"| {name} | {ours:.3f} | {gaz:.3f} | {'—' if und is None else f'{und:.3f}'} |")
+    good(f"Reports: {paths['markdown']}, {paths['json']}, {paths['png']}")
+
+
+@app.command("crossval")
+@reports_errors
+def crossval_cli(
+    gold: List[Path] = typer.Argument(..., help="Gold JSONL files or folders."),
+    folds: int = typer.Option(5, "--folds", "-k", help="Number of document folds."),
+    output: Path = typer.Option(Path("training/crossval"), "--output", "-o", help="Folder for crossval.json, report.md, learning_curve.png."),
+    config: Path = typer.Option(Path("configs/ner.cfg"), "--config", "-c", help="spaCy training config."),
+    seed: int = typer.Option(0, "--seed", help="Seed for folds and training."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override training.max_steps for every fold."),
+    curve: bool = typer.Option(True, "--curve/--no-curve", help="Also train on 25/50/75% of each fold's training documents."),
+    underthesea: bool = typer.Option(True, "--underthesea/--no-underthesea", help="Score underthesea's NER on the coarse labels."),
+):
+    """Document-level K-fold cross-validation with mean ± std per label, baselines and a learning curve."""
+    import json as _json
+
+    from .annotations import read_annotation_paths
+    from .evaluate import cross_validate, crossval_markdown, plot_learning_curve
+
+    docs = read_annotation_paths(gold)
+    overrides = {"system.seed": seed}
+    if max_steps is not None:
+        overrides["training.max_steps"] = max_steps
+    baselines = ("gazetteer", "underthesea") if underthesea else ("gazetteer",)
+    result = cross_validate(
+        docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
+        curve_fractions=(0.25, 0.5, 0.75, 1.0) if curve else (), baselines=baselines, progress=info,
+    )
+    summary = result.summary()
+    from .corpus import atomic_write_text
+
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output / "crossval.json", _json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    report = crossval_markdown(summary, title=f"Cross-validation on {len(docs)} documents")
+    atomic_write_text(output / "report.md", report)
+    plot_learning_curve(summary, output / "learning_curve.png")
+    info(report)
+    good(f"Wrote {output}/crossval.json, report.md and learning_curve.png")
+
+
+@app.command("predict")
+@reports_errors
+def predict_cli(
+    input_path: Path = typer.Argument(..., help="Corpus JSONL (from `vndiplo ingest`) or Doccano JSONL."),
+    output: Path = typer.Argument(..., help="Doccano JSONL with predicted spans (for `doccano push --pre-annotations`)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Pipeline folder (default training/model-best)."),
+):
+    """Label documents with the trained pipeline; writes Doccano JSONL."""
+    from .model import load, predict, read_texts, write_predictions
+
+    docs = predict(load(model), read_texts(input_path))
+    write_predictions(docs, output)
+    good(f"Wrote {output}: {len(docs)} documents, {sum(len(d.spans) for d in docs)} predicted spans")
+
+
+@app.command("visualize")
+@reports_errors
+def visualize_cli(
+    input_path: Path = typer.Argument(..., help="Corpus JSONL or Doccano JSONL to render."),
+    output: Path = typer.Option(Path("training/entities.html"), "--output", "-o", help="displaCy HTML page."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Pipeline folder (default training/model-best)."),
+):
+    """Render predicted entities as displaCy HTML in the label colours."""
+    from .model import load, read_texts, visualize
+
+    visualize(load(model), read_texts(input_path), output)
+    good(f"Wrote {output}")
+
+
+@app.command("package")
+@reports_errors
+def package_cli(
+    model: Path = typer.Argument(Path("training/model-best"), help="Pipeline folder to package."),
+    output: Path = typer.Option(Path("dist"), "--output", "-o", help="Folder for the package build."),
+    version: str = typer.Option("0.1.0", "--version", help="Package version."),
+):
+    """Build an installable model wheel with spaCy's packager (`spacy.load("vi_vndiplo_ner")`)."""
+    from .model import package
+
+    wheel = package(model, output, version=version)
+    good(f"Built {wheel}")
+    info(f"Install with: pip install {wheel}")
+
+
 def main() -> None:
     app()

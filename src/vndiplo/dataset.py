@@ -21,6 +21,7 @@ from . import errors
 from .annotations import AnnotatedDoc, Span, context_of, read_annotation_paths, require_valid
 from .corpus import Document, atomic_write_text, find_near_duplicates, read_corpus
 from .labels import LabelSet, load_labels
+from .tokenizer_callbacks import use_syllable_rules
 
 SPLITS = ("train", "dev", "test")
 SYLLABLE_TOKENIZER = {"@tokenizers": "spacy.Tokenizer.v1"}
@@ -31,7 +32,8 @@ def blank_nlp(tokenizer: dict | None = None):
     """A blank Vietnamese pipeline with the project's tokenizer (syllables by default)."""
     import spacy
 
-    return spacy.blank("vi", config={"nlp": {"tokenizer": tokenizer or SYLLABLE_TOKENIZER}})
+    nlp = spacy.blank("vi", config={"nlp": {"tokenizer": tokenizer or SYLLABLE_TOKENIZER}})
+    return use_syllable_rules(nlp) if tokenizer is None else nlp
 
 
 @dataclass
@@ -238,9 +240,8 @@ def to_dataset_dict(built: BuiltDataset):
 
     nlp = blank_nlp()
     schema = features()
-    return DatasetDict(
-        {name: Dataset.from_list(to_records(docs, built.sources, nlp), features=schema) for name, docs in built.splits.items()}
-    )
+    columns = {name: {key: [record[key] for record in to_records(docs, built.sources, nlp)] for key in schema} for name, docs in built.splits.items()}
+    return DatasetDict({name: Dataset.from_dict(data, features=schema) for name, data in columns.items()})
 
 
 def docs_from_dataset_split(split) -> list[AnnotatedDoc]:
@@ -404,3 +405,27 @@ The texts name public figures (heads of state, ministers, spokespeople) in their
 as reported in the news and encyclopedia text. The VTB sentences also name a few private people
 as printed in newspapers. No other personal data is collected.
 """
+
+
+def paragraphs(annotated: AnnotatedDoc) -> list[AnnotatedDoc]:
+    """The document cut at line breaks, spans re-based: shorter training examples.
+
+    A span that crossed a line break would keep its document whole; the spec's
+    spans never do, but nothing is dropped if one ever does.
+    """
+    pieces, start = [], 0
+    for line in annotated.text.split("\n"):
+        end = start + len(line)
+        pieces.append((start, end))
+        start = end + 1
+    if any(not any(s <= span.start and span.end <= e for s, e in pieces) for span in annotated.spans):
+        return [annotated]
+    return [
+        AnnotatedDoc(
+            f"{annotated.id}#{number}",
+            annotated.text[s:e],
+            [Span(span.start - s, span.end - s, span.label) for span in annotated.spans if s <= span.start and span.end <= e],
+        )
+        for number, (s, e) in enumerate(pieces)
+        if e > s
+    ]

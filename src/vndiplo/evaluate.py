@@ -1,0 +1,433 @@
+"""Evaluation with the spec's strict span matching: label and both offsets.
+
+Scores are computed on character spans, so the trained pipeline and the
+baselines (a gazetteer, underthesea's NER) are measured the same way on the
+same documents. Reports are data (JSON), prose (Markdown) and a PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .annotations import PRF, AnnotatedDoc, Span, context_of
+from .corpus import atomic_write_text
+from .labels import LabelSet, load_labels
+
+MISSED = "(missed)"
+SPURIOUS = "(spurious)"
+COARSE_LABELS = ("PER", "ORG", "LOC", "MISC")
+
+Predictor = Callable[[list[AnnotatedDoc]], list[AnnotatedDoc]]
+
+
+@dataclass
+class Scores:
+    per_label: dict[str, PRF]
+    micro: PRF
+    coarse: dict[str, PRF]
+    coarse_micro: PRF
+    confusion: Counter = field(default_factory=Counter)  # (gold label or SPURIOUS, predicted label or MISSED)
+    errors: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        def prf(p: PRF) -> dict:
+            return {"p": p.precision, "r": p.recall, "f": p.f1, "tp": p.tp, "fp": p.fp, "fn": p.fn}
+
+        return {
+            "micro": prf(self.micro),
+            "per_label": {label: prf(p) for label, p in self.per_label.items()},
+            "coarse_micro": prf(self.coarse_micro),
+            "coarse": {label: prf(p) for label, p in self.coarse.items()},
+            "confusion": [[gold, pred, n] for (gold, pred), n in sorted(self.confusion.items())],
+            "errors": self.errors,
+        }
+
+
+def _count(gold: set, pred: set, overall: PRF, per_label: dict[str, PRF]) -> None:
+    for span in gold & pred:
+        overall.tp += 1
+        per_label.setdefault(span.label, PRF()).tp += 1
+    for span in pred - gold:
+        overall.fp += 1
+        per_label.setdefault(span.label, PRF()).fp += 1
+    for span in gold - pred:
+        overall.fn += 1
+        per_label.setdefault(span.label, PRF()).fn += 1
+
+
+def to_coarse(spans: Iterable[Span], mapping: dict[str, str]) -> set[Span]:
+    return {Span(s.start, s.end, mapping[s.label]) for s in spans if s.label in mapping}
+
+
+def score(gold_docs: list[AnnotatedDoc], pred_docs: list[AnnotatedDoc], labels: LabelSet | None = None, *, coarse_only: bool = False) -> Scores:
+    """Strict P/R/F1 per label and micro-averaged, coarse scores, confusion and errors.
+
+    With `coarse_only` the predictions already carry coarse labels (a
+    PER/ORG/LOC/MISC tool) and only coarse scores are meaningful.
+    """
+    labels = labels or load_labels()
+    mapping = labels.coarse
+    predicted = {doc.id: doc for doc in pred_docs}
+    per_label = {name: PRF() for name in labels.names}
+    coarse = {name: PRF() for name in COARSE_LABELS}
+    micro, coarse_micro = PRF(), PRF()
+    confusion: Counter = Counter()
+    errors = []
+    for gold in gold_docs:
+        pred_spans = set(predicted[gold.id].spans) if gold.id in predicted else set()
+        gold_spans = set(gold.spans)
+        if coarse_only:
+            _count(to_coarse(gold_spans, mapping), pred_spans, coarse_micro, coarse)
+            continue
+        _count(gold_spans, pred_spans, micro, per_label)
+        _count(to_coarse(gold_spans, mapping), to_coarse(pred_spans, mapping), coarse_micro, coarse)
+        pred_by_offsets = {(s.start, s.end): s.label for s in pred_spans}
+        gold_by_offsets = {(s.start, s.end): s.label for s in gold_spans}
+        for span in sorted(gold_spans):
+            predicted_label = pred_by_offsets.get((span.start, span.end), MISSED)
+            confusion[(span.label, predicted_label)] += 1
+            if predicted_label != span.label:
+                errors.append({"id": gold.id, "start": span.start, "end": span.end, "gold": span.label, "predicted": predicted_label, "context": context_of(gold.text, span.start, span.end)})
+        for span in sorted(pred_spans):
+            if (span.start, span.end) not in gold_by_offsets:
+                confusion[(SPURIOUS, span.label)] += 1
+                errors.append({"id": gold.id, "start": span.start, "end": span.end, "gold": SPURIOUS, "predicted": span.label, "context": context_of(gold.text, span.start, span.end)})
+    return Scores(per_label, micro, coarse, coarse_micro, confusion, errors)
+
+
+# --- predictors --------------------------------------------------------------------------
+
+
+def model_predictor(nlp) -> Predictor:
+    def predict(docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:
+        texts = (doc.text for doc in docs)
+        return [
+            AnnotatedDoc(doc.id, doc.text, [Span(e.start_char, e.end_char, e.label_) for e in parsed.ents])
+            for doc, parsed in zip(docs, nlp.pipe(texts, batch_size=16))
+        ]
+
+    return predict
+
+
+def _word_bounded(text: str, start: int, end: int) -> bool:
+    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
+
+
+def build_gazetteer(train_docs: list[AnnotatedDoc]) -> dict[str, str]:
+    """Every surface string seen in training, with the label it had most often."""
+    seen: dict[str, Counter] = {}
+    for doc in train_docs:
+        for span in doc.spans:
+            seen.setdefault(doc.text[span.start : span.end], Counter())[span.label] += 1
+    return {surface: counts.most_common(1)[0][0] for surface, counts in seen.items()}
+
+
+def gazetteer_spans(text: str, gazetteer: dict[str, str]) -> list[Span]:
+    """Longest-first, non-overlapping, whole-word matches of the gazetteer's surfaces."""
+    taken = [False] * len(text)
+    spans = []
+    for surface in sorted(gazetteer, key=len, reverse=True):
+        position = text.find(surface)
+        while position != -1:
+            end = position + len(surface)
+            if _word_bounded(text, position, end) and not any(taken[position:end]):
+                spans.append(Span(position, end, gazetteer[surface]))
+                for i in range(position, end):
+                    taken[i] = True
+            position = text.find(surface, position + 1)
+    return sorted(spans)
+
+
+def gazetteer_predictor(train_docs: list[AnnotatedDoc]) -> Predictor:
+    gazetteer = build_gazetteer(train_docs)
+    return lambda docs: [AnnotatedDoc(d.id, d.text, gazetteer_spans(d.text, gazetteer)) for d in docs]
+
+
+def underthesea_spans(text: str) -> list[Span]:
+    """underthesea's CRF NER (PER/ORG/LOC/MISC), tokens mapped back to character offsets."""
+    from underthesea import ner
+
+    spans: list[Span] = []
+    offset = 0
+    for line in text.split("\n"):
+        cursor = 0
+        current: list[int] | None = None  # [start, end, label]
+        for token, _pos, _chunk, tag in ner(line) if line.strip() else []:
+            found = line.find(token, cursor)
+            if found == -1:
+                current = None
+                continue
+            start, end = found, found + len(token)
+            cursor = end
+            kind = tag[2:] if "-" in tag else None
+            if tag.startswith("B-") or (tag.startswith("I-") and (current is None or current[2] != kind)):
+                if current:
+                    spans.append(Span(offset + current[0], offset + current[1], current[2]))
+                current = [start, end, kind]
+            elif tag.startswith("I-") and current:
+                current[1] = end
+            else:
+                if current:
+                    spans.append(Span(offset + current[0], offset + current[1], current[2]))
+                current = None
+        if current:
+            spans.append(Span(offset + current[0], offset + current[1], current[2]))
+        offset += len(line) + 1
+    return spans
+
+
+def underthesea_predictor() -> Predictor:
+    return lambda docs: [AnnotatedDoc(d.id, d.text, underthesea_spans(d.text)) for d in docs]
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+def scores_table(scores: Scores, labels: LabelSet | None = None) -> str:
+    labels = labels or load_labels()
+    rows = ["| label | P | R | F1 | gold |", "|---|---|---|---|---|"]
+    for name in labels.names:
+        p = scores.per_label[name]
+        rows.append(f"| {name} | {p.precision:.3f} | {p.recall:.3f} | {p.f1:.3f} | {p.tp + p.fn} |")
+    m = scores.micro
+    rows.append(f"| **micro** | **{m.precision:.3f}** | **{m.recall:.3f}** | **{m.f1:.3f}** | {m.tp + m.fn} |")
+    return "\n".join(rows)
+
+
+def coarse_table(scores: Scores) -> str:
+    rows = ["| coarse | P | R | F1 | gold |", "|---|---|---|---|---|"]
+    for name, p in scores.coarse.items():
+        rows.append(f"| {name} | {p.precision:.3f} | {p.recall:.3f} | {p.f1:.3f} | {p.tp + p.fn} |")
+    m = scores.coarse_micro
+    rows.append(f"| **micro** | **{m.precision:.3f}** | **{m.recall:.3f}** | **{m.f1:.3f}** | {m.tp + m.fn} |")
+    return "\n".join(rows)
+
+
+def confusion_labels(labels: LabelSet | None = None) -> tuple[list[str], list[str]]:
+    names = (labels or load_labels()).names
+    return names + [SPURIOUS], names + [MISSED]
+
+
+def confusion_table(scores: Scores, labels: LabelSet | None = None) -> str:
+    rows_labels, cols_labels = confusion_labels(labels)
+    lines = ["| gold \\ predicted | " + " | ".join(cols_labels) + " |", "|---" * (len(cols_labels) + 1) + "|"]
+    for gold in rows_labels:
+        lines.append(f"| {gold} | " + " | ".join(str(scores.confusion.get((gold, pred), 0) or "") for pred in cols_labels) + " |")
+    return "\n".join(lines)
+
+
+def plot_confusion(scores: Scores, path: Path, labels: LabelSet | None = None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows_labels, cols_labels = confusion_labels(labels)
+    matrix = [[scores.confusion.get((g, p), 0) for p in cols_labels] for g in rows_labels]
+    fig, ax = plt.subplots(figsize=(8, 7))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(cols_labels)), cols_labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(rows_labels)), rows_labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    peak = max(max(row) for row in matrix) or 1
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            if value:
+                ax.text(j, i, str(value), ha="center", va="center", color="white" if value > peak / 2 else "black")
+    ax.set_title("Strict span confusion (label and both offsets)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def markdown_report(title: str, scores: Scores, *, max_errors: int = 200) -> str:
+    errors = "\n".join(
+        f"- `{e['id']}` gold {e['gold']} → predicted {e['predicted']}: {e['context']}" for e in scores.errors[:max_errors]
+    )
+    more = f"\n… and {len(scores.errors) - max_errors} more (see the JSON report)" if len(scores.errors) > max_errors else ""
+    return f"""# {title}
+
+Strict span matching: a prediction counts only with the gold label and both offsets.
+
+## Scores per label
+
+{scores_table(scores)}
+
+## Coarse scores (spec mapping; TITLE and DATE left out)
+
+{coarse_table(scores)}
+
+## Confusion (gold rows, predicted columns; exact offsets)
+
+{confusion_table(scores)}
+
+![confusion matrix](confusion.png)
+
+## Errors ({len(scores.errors)})
+
+{errors}{more}
+"""
+
+
+def write_reports(scores: Scores, out_dir: Path, title: str, extra: dict | None = None) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = scores.to_dict()
+    data.update(extra or {})
+    paths = {"json": out_dir / "scores.json", "markdown": out_dir / "report.md", "png": out_dir / "confusion.png"}
+    atomic_write_text(paths["json"], json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(paths["markdown"], markdown_report(title, scores))
+    plot_confusion(scores, paths["png"])
+    return paths
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+# --- cross-validation and learning curve ---------------------------------------------------
+
+SYSTEMS = ("model", "gazetteer", "underthesea")
+
+
+@dataclass
+class CrossValidation:
+    folds: list[list[str]]
+    fold_scores: dict[str, list[Scores]]  # system → one Scores per fold
+    curve: list[dict] = field(default_factory=list)  # {"fraction", "documents" (mean), "f1": [per fold]}
+
+    def summary(self, labels: LabelSet | None = None) -> dict:
+        labels = labels or load_labels()
+        out: dict = {"folds": self.folds, "systems": {}, "learning_curve": []}
+        for system, runs in self.fold_scores.items():
+            entry = {
+                "micro_f1": mean_std([s.micro.f1 for s in runs]),
+                "coarse_micro_f1": mean_std([s.coarse_micro.f1 for s in runs]),
+                "per_label_f1": {name: mean_std([s.per_label[name].f1 for s in runs]) for name in labels.names},
+                "coarse_f1": {name: mean_std([s.coarse[name].f1 for s in runs]) for name in COARSE_LABELS},
+                "support": {name: sum(s.per_label[name].tp + s.per_label[name].fn for s in runs) for name in labels.names},
+            }
+            out["systems"][system] = entry
+        for point in self.curve:
+            out["learning_curve"].append({"fraction": point["fraction"], "documents": point["documents"], "micro_f1": mean_std(point["f1"])})
+        return out
+
+
+def cross_validate(
+    docs: list[AnnotatedDoc],
+    *,
+    folds: int,
+    seed: int,
+    config: Path,
+    work_dir: Path,
+    overrides: dict | None = None,
+    curve_fractions: tuple[float, ...] = (),
+    baselines: tuple[str, ...] = ("gazetteer", "underthesea"),
+    progress=None,
+) -> CrossValidation:
+    """Train and score one model per document fold; baselines scored on the same folds.
+
+    The gazetteer baseline is built from each fold's training part only. The
+    learning curve retrains on the first n training documents of each fold.
+    """
+    import random
+
+    from .dataset import fold_documents
+    from .train import train_model
+
+    by_id = {doc.id: doc for doc in docs}
+    fold_ids = fold_documents(docs, folds=folds, seed=seed)
+    results = CrossValidation(fold_ids, {name: [] for name in ("model",) + baselines})
+    curve: dict[float, dict[str, list]] = {}
+    for index, test_ids in enumerate(fold_ids):
+        test_docs = [by_id[i] for i in test_ids]
+        train_docs = [doc for doc in docs if doc.id not in set(test_ids)]
+        output = work_dir / f"fold-{index}"
+        train_model(train_docs, [], output, config=config, overrides=overrides, quiet=True)
+        import spacy
+
+        nlp = spacy.load(output / "model-last")
+        results.fold_scores["model"].append(score(test_docs, model_predictor(nlp)(test_docs)))
+        if "gazetteer" in baselines:
+            results.fold_scores["gazetteer"].append(score(test_docs, gazetteer_predictor(train_docs)(test_docs)))
+        if "underthesea" in baselines:
+            results.fold_scores["underthesea"].append(score(test_docs, underthesea_predictor()(test_docs), coarse_only=True))
+        if progress:
+            progress(f"fold {index + 1}/{len(fold_ids)}: model micro-F1 {results.fold_scores['model'][-1].micro.f1:.3f}")
+        shuffled = train_docs[:]
+        random.Random(seed + index).shuffle(shuffled)
+        for fraction in curve_fractions:
+            size = max(1, round(len(train_docs) * fraction))
+            point = curve.setdefault(fraction, {"sizes": [], "f1": []})
+            point["sizes"].append(size)
+            if size >= len(train_docs):
+                point["f1"].append(results.fold_scores["model"][-1].micro.f1)
+                continue
+            subset_dir = work_dir / f"fold-{index}-n{size}"
+            train_model(shuffled[:size], [], subset_dir, config=config, overrides=overrides, quiet=True)
+            subset_nlp = spacy.load(subset_dir / "model-last")
+            point["f1"].append(score(test_docs, model_predictor(subset_nlp)(test_docs)).micro.f1)
+            if progress:
+                progress(f"fold {index + 1}: learning curve with {size} documents done")
+    results.curve = [
+        {"fraction": fraction, "documents": round(statistics.fmean(point["sizes"]), 1), "f1": point["f1"]}
+        for fraction, point in sorted(curve.items())
+    ]
+    return results
+
+
+def plot_learning_curve(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = summary["learning_curve"]
+    if not points:
+        return
+    xs = [p["documents"] for p in points]
+    means = [p["micro_f1"][0] for p in points]
+    stds = [p["micro_f1"][1] for p in points]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.errorbar(xs, means, yerr=stds, marker="o", capsize=4, label="spaCy pipeline")
+    gazetteer = summary["systems"].get("gazetteer")
+    if gazetteer:
+        ax.axhline(gazetteer["micro_f1"][0], color="grey", linestyle="--", label="gazetteer (all training docs)")
+    ax.set_xlabel("training documents")
+    ax.set_ylabel("strict micro-F1 (held-out fold)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def crossval_markdown(summary: dict, *, title: str, labels: LabelSet | None = None) -> str:
+    labels = labels or load_labels()
+    systems = summary["systems"]
+    fine = [name for name in ("model", "gazetteer") if name in systems]
+    fmt = lambda ms: f"{ms[0]:.3f} ± {ms[1]:.3f}"  # noqa: E731
+    lines = [f"# {title}", "", f"Document-level {len(summary['folds'])}-fold cross-validation, strict span matching, mean ± standard deviation over folds.", ""]
+    lines += ["| label | gold mentions | " + " | ".join(fine) + " |", "|---|---|" + "---|" * len(fine)]
+    for name in labels.names:
+        lines.append(f"| {name} | {systems['model']['support'][name]} | " + " | ".join(fmt(systems[s]["per_label_f1"][name]) for s in fine) + " |")
+    lines.append("| **micro** | | " + " | ".join(f"**{fmt(systems[s]['micro_f1'])}**" for s in fine) + " |")
+    lines += ["", "Coarse labels (spec mapping: GPE and LOC → LOC, EVENT and AGREEMENT → MISC; TITLE and DATE left out):", ""]
+    coarse_systems = list(systems)
+    lines += ["| coarse | " + " | ".join(coarse_systems) + " |", "|---|" + "---|" * len(coarse_systems)]
+    for name in COARSE_LABELS:
+        lines.append(f"| {name} | " + " | ".join(fmt(systems[s]["coarse_f1"][name]) for s in coarse_systems) + " |")
+    lines.append("| **micro** | " + " | ".join(f"**{fmt(systems[s]['coarse_micro_f1'])}**" for s in coarse_systems) + " |")
+    if summary["learning_curve"]:
+        lines += ["", "Learning curve (share of each fold's training documents → held-out micro-F1):", "", "| share | documents (mean) | micro-F1 |", "|---|---|---|"]
+        lines += [f"| {p['fraction']:.0%} | {p['documents']} | {fmt(p['micro_f1'])} |" for p in summary["learning_curve"]]
+        lines += ["", "![learning curve](learning_curve.png)"]
+    return "\n".join(lines) + "\n"

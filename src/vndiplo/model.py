@@ -1,0 +1,91 @@
+"""The trained pipeline in use: load, predict, visualise, package."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from . import errors
+from .annotations import AnnotatedDoc, read_annotations
+from .corpus import atomic_write_text, read_corpus
+from .labels import load_labels
+
+DEFAULT_MODEL = Path("training/model-best")
+PACKAGE_NAME = "vndiplo_ner"
+
+
+def load(path: str | Path | None = None):
+    """The trained spaCy pipeline (default `training/model-best`), `doc.ents` carry the labels."""
+    import spacy
+
+    from . import dataset  # noqa: F401  registers the tokenizer callback named in the config
+
+    model = Path(path) if path is not None else DEFAULT_MODEL
+    if not (model / "config.cfg").exists():
+        raise errors.VndiploError(
+            f"No trained model at {model}",
+            "",
+            "Train one with `make all` (or `vndiplo train corpus/ --output training/`), or pass the path of a model.",
+        )
+    return spacy.load(model)
+
+
+def read_texts(path: Path) -> list[AnnotatedDoc]:
+    """Documents to label: a corpus JSONL (ingest output) or Doccano JSONL; spans are ignored."""
+    if not path.exists():
+        raise errors.missing_file(str(path), "Input", "Give a corpus JSONL written by `vndiplo ingest`.")
+    first = path.read_text(encoding="utf-8").lstrip()[:1]
+    if first != "{":
+        raise errors.VndiploError(f"{path} is not JSON Lines", "", "Ingest plain text first: vndiplo ingest FILES --out docs.jsonl")
+    try:
+        return [AnnotatedDoc(doc.id, doc.text, []) for doc in read_corpus(path).values()]
+    except (errors.VndiploError, TypeError):
+        return [AnnotatedDoc(doc.id, doc.text, []) for doc in read_annotations(path)]
+
+
+def predict(nlp, docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:
+    from .evaluate import model_predictor
+
+    return model_predictor(nlp)(docs)
+
+
+def write_predictions(docs: list[AnnotatedDoc], path: Path) -> None:
+    """Doccano JSONL (`id`, `text`, `label`), the shape `doccano push --pre-annotations` takes."""
+    atomic_write_text(path, "".join(json.dumps(doc.to_record(), ensure_ascii=False) + "\n" for doc in docs))
+
+
+def visualize(nlp, docs: list[AnnotatedDoc], path: Path) -> None:
+    """displaCy entity HTML, one section per document, in the label colours of the config."""
+    from spacy import displacy
+
+    labels = load_labels()
+    parsed = list(nlp.pipe(doc.text for doc in docs))
+    for doc, annotated in zip(parsed, docs):
+        doc.user_data["title"] = annotated.id
+    html = displacy.render(parsed, style="ent", page=True, options={"ents": labels.names, "colors": labels.colors})
+    atomic_write_text(path, html)
+
+
+def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str = "0.1.0") -> Path:
+    """An installable wheel of the pipeline, built with `spacy package`; returns the wheel path.
+
+    The tokenizer rules are saved with the pipeline, so the wheel needs spaCy
+    only: `spacy.load("vi_vndiplo_ner")` works without vndiplo installed.
+    """
+    if not (model / "config.cfg").exists():
+        raise errors.missing_file(str(model), "Model", "Train first: vndiplo train corpus/ --output training/")
+    output.mkdir(parents=True, exist_ok=True)
+    callbacks = Path(__file__).with_name("tokenizer_callbacks.py")
+    command = [
+        sys.executable, "-m", "spacy", "package", str(model), str(output),
+        "--name", name, "--version", version, "--build", "wheel", "--force", "--code", str(callbacks),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise errors.VndiploError("spacy package failed", result.stdout[-2000:] + result.stderr[-2000:], "Check the model folder and spaCy's message above.")
+    wheels = sorted(output.glob(f"*{name}-{version}/dist/*.whl"))
+    if not wheels:
+        raise errors.VndiploError("spacy package wrote no wheel", result.stdout[-2000:], "Check that the `build` package can be installed.")
+    return wheels[-1]
