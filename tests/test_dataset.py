@@ -19,33 +19,11 @@ from vndiplo.dataset import (
 )
 from vndiplo.errors import VndiploError
 
+from conftest import SENTENCES, annotated
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_DIR = ROOT / "annotations" / "gold"
 runner = CliRunner()
-
-SENTENCES = [
-    ("Ngày 21/1, Ngoại trưởng Nga Sergei Lavrov gặp Antony Blinken tại Geneva (Thụy Sĩ).",
-     [("Ngày 21/1", "DATE"), ("Ngoại trưởng", "TITLE"), ("Nga", "GPE"), ("Sergei Lavrov", "PER"), ("Antony Blinken", "PER"), ("Geneva", "GPE"), ("Thụy Sĩ", "GPE")]),
-    ("Tổ chức Hiệp ước Bắc Đại Tây Dương (NATO) và Hội đồng NATO-Nga.\nẢnh: AFP/TTXVN",
-     [("Tổ chức Hiệp ước Bắc Đại Tây Dương", "ORG"), ("NATO", "ORG"), ("Hội đồng NATO-Nga", "ORG"), ("AFP", "ORG"), ("TTXVN", "ORG")]),
-    ("Nga thôn tính bán đảo Crimea, theo Thỏa thuận Minsk tháng 1-2022.",
-     [("Nga", "GPE"), ("Crimea", "LOC"), ("Thỏa thuận Minsk", "AGREEMENT"), ("tháng 1-2022", "DATE")]),
-    ("Chiến tranh Lạnh đã kết thúc; Tổng thống Joe Biden nói tại Washington.",
-     [("Chiến tranh Lạnh", "EVENT"), ("Tổng thống", "TITLE"), ("Joe Biden", "PER"), ("Washington", "GPE")]),
-    ("Bộ Ngoại giao Nga tuyên bố năm 2002 ở châu Âu 😀 và Moskva.",
-     [("Bộ Ngoại giao Nga", "ORG"), ("năm 2002", "DATE"), ("châu Âu", "LOC"), ("Moskva", "GPE")]),
-]
-
-
-def annotated(index: int) -> AnnotatedDoc:
-    text, entities = SENTENCES[index]
-    spans, cursor = [], 0
-    for surface, label in entities:
-        start = text.index(surface, cursor)
-        spans.append(Span(start, start + len(surface), label))
-        cursor = start + len(surface)
-    return AnnotatedDoc(f"doc{index}", text, spans)
-
 
 @pytest.fixture
 def gold_dir(tmp_path):

@@ -360,5 +360,28 @@ def package_cli(
     info(f"Install with: pip install {wheel}")
 
 
+@app.command("benchmark")
+@reports_errors
+def benchmark_cli(
+    model: Path = typer.Argument(Path("training/model-best"), help="Trained pipeline folder."),
+    texts: List[Path] = typer.Option([Path("corpus/docs.jsonl"), Path("corpus/extra.jsonl")], "--texts", "-t", help="Corpus JSONL files to process."),
+    repeats: int = typer.Option(3, "--repeats", "-r", help="Timed runs per system (best is reported)."),
+    output: Path = typer.Option(Path("training/benchmark.json"), "--output", "-o", help="JSON with the figures."),
+):
+    """Words per second and peak memory of the pipeline against underthesea's NER, same texts, same run."""
+    import json as _json
+
+    from .corpus import atomic_write_text, read_corpus
+    from .evaluate import benchmark
+
+    documents = [doc.text for path in texts for doc in read_corpus(path).values()]
+    results = benchmark(model, documents, repeats=repeats)
+    info("| system | words | seconds | words/s | peak RSS (MiB) | load+warm-up (s) |\n|---|---|---|---|---|---|")
+    for r in results:
+        info(f"| {r['system']} | {r['words']} | {r['seconds']:.2f} | {r['words_per_second']:.0f} | {r['peak_rss_mib']:.0f} | {r['load_and_warmup_seconds']:.1f} |")
+    atomic_write_text(output, _json.dumps(results, indent=2) + "\n")
+    good(f"Wrote {output}")
+
+
 def main() -> None:
     app()

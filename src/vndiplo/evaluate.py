@@ -431,3 +431,54 @@ def crossval_markdown(summary: dict, *, title: str, labels: LabelSet | None = No
         lines += [f"| {p['fraction']:.0%} | {p['documents']} | {fmt(p['micro_f1'])} |" for p in summary["learning_curve"]]
         lines += ["", "![learning curve](learning_curve.png)"]
     return "\n".join(lines) + "\n"
+
+
+# --- speed and memory ----------------------------------------------------------------------
+
+
+def _benchmark_worker(system: str, model: str, texts: list[str], repeats: int, queue) -> None:
+    """Runs in a fresh process so that its peak memory is its own."""
+    import resource
+    import time
+
+    started = time.perf_counter()
+    if system == "model":
+        from .model import load
+
+        nlp = load(model)
+        run = lambda: [doc.ents for doc in nlp.pipe(texts)]  # noqa: E731
+    else:
+        run = lambda: [underthesea_spans(text) for text in texts]  # noqa: E731
+    run()  # warm-up: lazy model loading is not throughput
+    load_seconds = time.perf_counter() - started
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        timings.append(time.perf_counter() - start)
+    words = sum(len(text.split()) for text in texts)
+    queue.put(
+        {
+            "system": system,
+            "words": words,
+            "seconds": min(timings),
+            "words_per_second": words / min(timings),
+            "load_and_warmup_seconds": load_seconds,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+
+
+def benchmark(model: Path, texts: list[str], *, repeats: int = 3, systems: tuple[str, ...] = ("model", "underthesea")) -> list[dict]:
+    """Words per second (best of `repeats`) and peak resident memory, each system in its own process."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    results = []
+    for system in systems:
+        queue = context.Queue()
+        process = context.Process(target=_benchmark_worker, args=(system, str(model), texts, repeats, queue))
+        process.start()
+        results.append(queue.get())
+        process.join()
+    return results

@@ -46,9 +46,11 @@ def read_texts(path: Path) -> list[AnnotatedDoc]:
 
 
 def predict(nlp, docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:
+    """Predicted spans, trimmed to the spec's edges (a span of bare punctuation is dropped)."""
+    from .annotations import trim_document
     from .evaluate import model_predictor
 
-    return model_predictor(nlp)(docs)
+    return [trim_document(doc)[0] for doc in model_predictor(nlp)(docs)]
 
 
 def write_predictions(docs: list[AnnotatedDoc], path: Path) -> None:

@@ -1,0 +1,84 @@
+import json
+
+import pytest
+
+from vndiplo.annotations import AnnotatedDoc, Span
+from vndiplo.evaluate import (
+    MISSED,
+    SPURIOUS,
+    build_gazetteer,
+    gazetteer_spans,
+    model_predictor,
+    score,
+    underthesea_spans,
+    write_reports,
+)
+
+from conftest import annotated
+
+
+def test_perfect_predictions_score_one(tiny_gold):
+    scores = score(tiny_gold, tiny_gold)
+    assert scores.micro.f1 == 1.0 and scores.errors == []
+    assert scores.per_label["LOC"].tp == 2
+
+
+def test_matching_is_strict_on_label_and_both_offsets():
+    gold = annotated(0)
+    shifted = [Span(s.start, s.end + (1 if s.label == "PER" else 0), s.label) for s in gold.spans]
+    relabelled = [Span(s.start, s.end, "ORG" if s.label == "TITLE" else s.label) for s in gold.spans]
+    assert score([gold], [AnnotatedDoc(gold.id, gold.text, shifted)]).per_label["PER"].f1 == 0.0
+    result = score([gold], [AnnotatedDoc(gold.id, gold.text, relabelled)])
+    assert result.per_label["TITLE"].fn == 1 and result.per_label["ORG"].fp == 1
+    assert result.confusion[("TITLE", "ORG")] == 1
+
+
+def test_missed_and_spurious_spans_enter_the_confusion_and_errors():
+    gold = annotated(3)
+    prediction = AnnotatedDoc(gold.id, gold.text, gold.spans[1:] + [Span(0, 8, "EVENT")])
+    result = score([gold], [prediction])
+    assert result.confusion[("EVENT", MISSED)] == 1 and result.confusion[(SPURIOUS, "EVENT")] == 1
+    assert {e["gold"] for e in result.errors} == {"EVENT", SPURIOUS}
+
+
+def test_coarse_scores_follow_the_spec_mapping():
+    gold = annotated(0)
+    as_loc = AnnotatedDoc(gold.id, gold.text, [Span(s.start, s.end, "LOC" if s.label == "GPE" else s.label) for s in gold.spans])
+    result = score([gold], [as_loc])
+    assert result.per_label["GPE"].f1 == 0.0
+    assert result.coarse["LOC"].f1 == 1.0 and result.coarse_micro.f1 == 1.0
+
+
+def test_gazetteer_uses_longest_whole_word_matches(tiny_gold):
+    gazetteer = build_gazetteer(tiny_gold)
+    text = "Bộ Ngoại giao Nga và Ngan hàng Nga"
+    spans = gazetteer_spans(text, gazetteer)
+    assert [(text[s.start:s.end], s.label) for s in spans] == [("Bộ Ngoại giao Nga", "ORG"), ("Nga", "GPE")]
+
+
+def test_underthesea_spans_are_character_offsets():
+    text = "Ngoại trưởng Antony Blinken đến Hà Nội.\nÔng gặp Thủ tướng Việt Nam."
+    spans = underthesea_spans(text)
+    assert spans, "underthesea found no entity"
+    assert all(text[s.start:s.end].strip() == text[s.start:s.end] and s.label in {"PER", "ORG", "LOC", "MISC"} for s in spans)
+
+
+def test_our_strict_scores_equal_spacy_scorer(tiny_model, tiny_gold):
+    import spacy
+    from spacy.training import Example
+
+    from vndiplo.dataset import to_spacy_doc
+
+    nlp = spacy.load(tiny_model)
+    ours = score(tiny_gold, model_predictor(nlp)(tiny_gold))
+    examples = [Example(nlp(doc.text), to_spacy_doc(nlp, doc)) for doc in tiny_gold]
+    theirs = nlp.evaluate(examples)
+    assert ours.micro.f1 == pytest.approx(theirs["ents_f"])
+
+
+def test_reports_are_written_as_json_markdown_and_png(tmp_path, tiny_gold):
+    paths = write_reports(score(tiny_gold, tiny_gold[:2]), tmp_path, "test")
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert set(data["per_label"]) == {"PER", "TITLE", "ORG", "GPE", "LOC", "EVENT", "AGREEMENT", "DATE"}
+    assert "| **micro** |" in paths["markdown"].read_text(encoding="utf-8")
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,74 @@
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vndiplo import load
+from vndiplo.annotations import read_annotations
+from vndiplo.cli import app
+from vndiplo.errors import VndiploError
+
+runner = CliRunner()
+
+
+def test_load_without_a_model_says_how_to_train(tmp_path):
+    with pytest.raises(VndiploError) as excinfo:
+        load(tmp_path / "nothing")
+    assert "make all" in excinfo.value.next_step
+
+
+def test_load_returns_a_pipeline_whose_ents_carry_spec_labels(tiny_model):
+    nlp = load(tiny_model)
+    doc = nlp("Ngoại trưởng Nga Sergei Lavrov gặp Antony Blinken tại Geneva.")
+    assert all(ent.label_ in {"PER", "TITLE", "ORG", "GPE", "LOC", "EVENT", "AGREEMENT", "DATE"} for ent in doc.ents)
+
+
+def test_predict_writes_doccano_jsonl_that_validates(tmp_path, tiny_model):
+    corpus = tmp_path / "docs.jsonl"
+    runner.invoke(app, ["ingest", str(Path(__file__).resolve().parents[1] / "seeds"), "--out", str(corpus)])
+    out = tmp_path / "pred.jsonl"
+    result = runner.invoke(app, ["predict", str(corpus), str(out), "--model", str(tiny_model)])
+    assert result.exit_code == 0, result.output
+    docs = read_annotations(out)
+    assert len(docs) == 5
+    record = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert set(record) >= {"id", "text", "label"}
+    assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+
+
+def test_visualize_uses_the_label_colours(tmp_path, tiny_model):
+    corpus = tmp_path / "docs.jsonl"
+    runner.invoke(app, ["ingest", str(Path(__file__).resolve().parents[1] / "seeds"), "--out", str(corpus)])
+    out = tmp_path / "ents.html"
+    result = runner.invoke(app, ["visualize", str(corpus), "--output", str(out), "--model", str(tiny_model)])
+    assert result.exit_code == 0, result.output
+    assert "<html" in out.read_text(encoding="utf-8").lower()
+
+
+@pytest.mark.slow
+def test_packaged_wheel_installs_in_a_fresh_virtualenv_and_loads(tmp_path, tiny_model):
+    from vndiplo.model import package
+
+    wheel = package(tiny_model, tmp_path / "dist")
+    env_dir = tmp_path / "env"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    site = subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip()
+    # spaCy comes from the project's environment (no network needed); vndiplo itself does not.
+    project_site = next(p for p in sys.path if p.endswith("site-packages"))
+    Path(site, "project_site.pth").write_text(project_site + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)], check=True)
+    script = (
+        "import importlib.util, spacy\n"
+        "assert importlib.util.find_spec('vndiplo') is None or importlib.util.find_spec('vndiplo.model') is None, 'vndiplo leaked in'\n"
+        "nlp = spacy.load('vi_vndiplo_ner')\n"
+        "doc = nlp('Ngoại trưởng Nga Sergei Lavrov ở Đông Nam Á.')\n"
+        "print([t.text for t in doc][-2:])\n"
+    )
+    result = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "['Á', '.']" in result.stdout
