@@ -5,10 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+GOLD := annotations/gold
+CORPORA := --corpus corpus/docs.jsonl --corpus corpus/extra.jsonl
 
-.PHONY: all install ingest test clean
+.PHONY: all install ingest dataset train evaluate crossval test clean
 
-all: install ingest
+all: evaluate
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +24,21 @@ ingest: install
 	$(BIN)/vndiplo ingest seeds/ --out corpus/docs.jsonl
 	$(BIN)/vndiplo ingest corpus/extra-corpus/wiki corpus/extra-corpus/vtb --out corpus/extra.jsonl
 
+dataset: ingest
+	$(BIN)/vndiplo dataset $(GOLD) --out corpus/ $(CORPORA) --dev 0.1 --test 0.2 --folds 5
+
+train: dataset
+	$(BIN)/vndiplo train corpus/ --output training/
+
+evaluate: train
+	$(BIN)/vndiplo evaluate training/model-best corpus/test.spacy --output training/evaluation
+
+# Slow (about 10 trainings per fold with the learning curve): the README's cross-validated figures.
+crossval: dataset
+	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --output training/crossval
+
 test: install
 	$(BIN)/python -m pytest -ra
 
 clean:
-	rm -rf training/ corpus/dataset corpus/*.spacy
+	rm -rf training/ corpus/dataset corpus/*.spacy corpus/*.conll

@@ -167,3 +167,14 @@ def test_cli_adjudicate_writes_review_then_gold(tmp_path):
     second = runner.invoke(app, ["adjudicate", str(a), str(b), "--out", str(out)])
     assert second.exit_code == 0, second.output
     assert read_annotations(out)[0].spans == sorted(GOLD[1:])
+
+
+def test_a_review_decision_may_give_its_own_spans_and_is_checked():
+    b_spans = [Span(0, 16, "TITLE")] + GOLD[2:]
+    conflict = adjudicate([doc(GOLD)], [doc(b_spans)]).review[0]
+    conflict["choice"] = [[0, 12, "TITLE", "Ngoại trưởng"]]
+    result = adjudicate([doc(GOLD)], [doc(b_spans)], decisions=[conflict])
+    assert Span(0, 12, "TITLE") in result.gold[0].spans and Span(13, 16, "GPE") not in result.gold[0].spans
+    conflict["choice"] = [[0, 12, "TITLE", "Ngoại trưởng Nga"]]
+    with pytest.raises(VndiploError, match="not 'Ngoại trưởng Nga'"):
+        adjudicate([doc(GOLD)], [doc(b_spans)], decisions=[conflict])

@@ -364,7 +364,18 @@ def _decided_spans(choice: object, group_a: list[Span], group_b: list[Span], tex
     if choice == "none":
         return []
     if isinstance(choice, list):
-        return [parse_record({"id": where, "text": text, "label": [item]}, where).spans[0] for item in choice]
+        spans = []
+        for item in choice:
+            surface = item[3] if isinstance(item, list) and len(item) == 4 else None
+            span = parse_record({"id": where, "text": text, "label": [item[:3] if surface else item]}, where).spans[0]
+            if surface is not None and text[span.start : span.end] != surface:
+                raise errors.VndiploError(
+                    f"Review decision at {where}: {span.start}-{span.end} is {text[span.start:span.end]!r}, not {surface!r}",
+                    "",
+                    "Fix the offsets of the chosen span in the review file.",
+                )
+            spans.append(span)
+        return spans
     raise errors.VndiploError(
         f"Review decision {choice!r} is not understood ({where})",
         "a choice is \"A\", \"B\", \"none\" or a list of spans [[start, end, \"LABEL\"], ...]",
@@ -443,3 +454,35 @@ def read_review(path: Path) -> list[dict]:
 
 def write_review(records: list[dict], path: Path) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+def count_table(docs: list[AnnotatedDoc], labels: LabelSet | None = None) -> str:
+    """Markdown table of spans per label per document, with totals."""
+    names = (labels or load_labels()).names
+    lines = ["| document | words | " + " | ".join(names) + " | total |", "|---|---|" + "---|" * (len(names) + 1)]
+    totals: Counter = Counter()
+    words = 0
+    for doc in sorted(docs, key=lambda d: d.id):
+        counts = Counter(span.label for span in doc.spans)
+        totals.update(counts)
+        n_words = len(doc.text.split())
+        words += n_words
+        lines.append(f"| {doc.id} | {n_words} | " + " | ".join(str(counts[n]) for n in names) + f" | {sum(counts.values())} |")
+    lines.append(f"| **total** | **{words}** | " + " | ".join(f"**{totals[n]}**" for n in names) + f" | **{sum(totals.values())}** |")
+    return "\n".join(lines)
+
+
+def adjudication_log(review: list[dict]) -> str:
+    """Markdown list of every conflict with both annotators' spans and the decision."""
+    def spans(items: list) -> str:
+        return "; ".join(f"{label} `{surface}`" for _s, _e, label, surface in items) or "no span"
+
+    lines = []
+    for record in review:
+        choice = record.get("choice")
+        decided = {"A": "A", "B": "B", "none": "no span"}.get(choice, None) if isinstance(choice, str) else None
+        if decided is None and isinstance(choice, list):
+            decided = "; ".join(f"{label} [{start}:{end}]" for start, end, label, *_ in choice)
+        note = f" — {record['note']}" if record.get("note") else ""
+        lines.append(f"- `{record['id']}` {record['context']}\n  A: {spans(record['A'])} | B: {spans(record['B'])} → **{decided or 'undecided'}**{note}")
+    return "\n".join(lines)

@@ -95,6 +95,7 @@ def validate_cli(
     files: List[Path] = typer.Argument(..., help="Annotation JSONL files or folders (Doccano shape: id, text, label)."),
     corpus: Optional[Path] = typer.Option(None, "--corpus", "-c", help="Also check that each text equals this corpus's text."),
     max_warnings: int = typer.Option(200, "--max-warnings", help="How many warnings to list."),
+    counts: bool = typer.Option(False, "--counts", help="Also print a Markdown table of spans per label per document."),
 ):
     """Lint annotations against the label spec; errors exit 1, warnings are listed."""
     from .annotations import ERROR, read_annotation_paths, validate
@@ -119,6 +120,10 @@ def validate_cli(
         warn(str(finding))
     if len(warnings) > max_warnings:
         info(f"… and {len(warnings) - max_warnings} more warnings")
+    if counts:
+        from .annotations import count_table
+
+        info(count_table(docs))
     spans = sum(len(doc.spans) for doc in docs)
     info(f"documents: {len(docs)}  spans: {spans}  errors: {len(errors_found)}  warnings: {len(warnings)}")
     if errors_found:
@@ -171,6 +176,7 @@ def adjudicate_cli(
     out: Path = typer.Option(..., "--out", "-o", help="Gold JSONL to write once every conflict is decided."),
     review: Optional[Path] = typer.Option(None, "--review", "-r", help="Review file of conflicts (default: OUT with .review.jsonl)."),
     prefer: Optional[str] = typer.Option(None, "--prefer", help="Settle undecided conflicts with A's or B's spans."),
+    log: Optional[Path] = typer.Option(None, "--log", help="Also write every conflict and its decision as Markdown."),
 ):
     """Merge two annotators: agreed spans kept, conflicts decided in a review file (or by --prefer)."""
     from .annotations import adjudicate, read_annotations, read_review, write_annotations, write_review
@@ -178,6 +184,11 @@ def adjudicate_cli(
     review = review or out.with_suffix(".review.jsonl")
     result = adjudicate(read_annotations(file_a), read_annotations(file_b), decisions=read_review(review), prefer=prefer)
     write_review(result.review, review)
+    if log is not None:
+        from .annotations import adjudication_log
+        from .corpus import atomic_write_text
+
+        atomic_write_text(log, f"# Adjudication of {file_a.name} and {file_b.name}\n\n" + adjudication_log(result.review) + "\n")
     info(f"agreed spans: {result.agreed}  conflicts: {len(result.review)}  undecided: {result.unresolved}")
     if result.gold is None:
         warn(f"{result.unresolved} conflicts wait for a decision in {review}")
