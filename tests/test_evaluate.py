@@ -82,3 +82,24 @@ def test_reports_are_written_as_json_markdown_and_png(tmp_path, tiny_gold):
     assert set(data["per_label"]) == {"PER", "TITLE", "ORG", "GPE", "LOC", "EVENT", "AGREEMENT", "DATE"}
     assert "| **micro** |" in paths["markdown"].read_text(encoding="utf-8")
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_rules_baseline_finds_dates_and_listed_names():
+    from vndiplo.evaluate import read_gazetteer, rules_spans
+
+    text = "Ngày 21/1, Ngoại trưởng Nga gặp Tổng thống Mỹ hôm 11/1 và ngày 27 tháng 8 năm 2003."
+    found = [(text[s.start:s.end], s.label) for s in rules_spans(text, read_gazetteer())]
+    assert found == [
+        ("Ngày 21/1", "DATE"), ("Ngoại trưởng", "TITLE"), ("Nga", "GPE"), ("Tổng thống", "TITLE"),
+        ("Mỹ", "GPE"), ("11/1", "DATE"), ("ngày 27 tháng 8 năm 2003", "DATE"),
+    ]
+
+
+def test_gazetteer_file_with_an_unknown_label_is_refused(tmp_path):
+    from vndiplo.errors import VndiploError
+    from vndiplo.evaluate import read_gazetteer
+
+    path = tmp_path / "g.tsv"
+    path.write_text("Nga\tCOUNTRY\n", encoding="utf-8")
+    with pytest.raises(VndiploError, match="unknown label"):
+        read_gazetteer(path)

@@ -310,7 +310,7 @@ def crossval_cli(
     overrides = {"system.seed": seed}
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
-    baselines = ("gazetteer", "underthesea") if underthesea else ("gazetteer",)
+    baselines = ("gazetteer", "rules", "underthesea") if underthesea else ("gazetteer", "rules")
     result = cross_validate(
         docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
         curve_fractions=(0.25, 0.5, 0.75, 1.0) if curve else (), baselines=baselines, progress=info,

@@ -8,6 +8,7 @@ same documents. Reports are data (JSON), prose (Markdown) and a PNG.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -146,6 +147,43 @@ def gazetteer_spans(text: str, gazetteer: dict[str, str]) -> list[Span]:
 def gazetteer_predictor(train_docs: list[AnnotatedDoc]) -> Predictor:
     gazetteer = build_gazetteer(train_docs)
     return lambda docs: [AnnotatedDoc(d.id, d.text, gazetteer_spans(d.text, gazetteer)) for d in docs]
+
+
+GAZETTEER_FILE = Path(__file__).resolve().parents[2] / "configs" / "gazetteers" / "entities.tsv"
+_DATE = re.compile(
+    r"(?:(?<![\w])(?:[Nn]gày|[Tt]háng|[Nn]ăm)\s+\d{1,4}(?:\s?[/.-]\s?\d{1,4}){0,2}"
+    r"(?:\s+tháng\s+\d{1,2})?(?:\s+năm\s+\d{1,4})?)"
+    r"|(?<![\w/])\d{1,2}/\d{1,2}(?:/\d{2,4})?(?![\w/])"
+)
+
+
+def read_gazetteer(path: Path = GAZETTEER_FILE) -> dict[str, str]:
+    """The project's own entity lists: `surface<TAB>LABEL` per line."""
+    from .text import decode_utf8
+
+    entries = {}
+    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
+        if line.strip():
+            surface, _, label = line.partition("\t")
+            if label not in load_labels():
+                from .errors import VndiploError
+
+                raise VndiploError(f"{path}:{number}: unknown label {label!r}", line, "Use a label of configs/labels.json.")
+            entries[surface] = label
+    return entries
+
+
+def rules_spans(text: str, gazetteer: dict[str, str]) -> list[Span]:
+    """Calendar expressions by pattern, then gazetteer names where no date is."""
+    dates = [Span(m.start(), m.end(), "DATE") for m in _DATE.finditer(text)]
+    names = [s for s in gazetteer_spans(text, gazetteer) if not any(d.start < s.end and s.start < d.end for d in dates)]
+    return sorted(dates + names)
+
+
+def rules_predictor(path: Path = GAZETTEER_FILE) -> Predictor:
+    """A baseline with no training data: project gazetteers plus date patterns."""
+    gazetteer = read_gazetteer(path)
+    return lambda docs: [AnnotatedDoc(d.id, d.text, rules_spans(d.text, gazetteer)) for d in docs]
 
 
 def underthesea_spans(text: str) -> list[Span]:
@@ -328,7 +366,7 @@ def cross_validate(
     work_dir: Path,
     overrides: dict | None = None,
     curve_fractions: tuple[float, ...] = (),
-    baselines: tuple[str, ...] = ("gazetteer", "underthesea"),
+    baselines: tuple[str, ...] = ("gazetteer", "rules", "underthesea"),
     progress=None,
 ) -> CrossValidation:
     """Train and score one model per document fold; baselines scored on the same folds.
@@ -356,6 +394,8 @@ def cross_validate(
         results.fold_scores["model"].append(score(test_docs, model_predictor(nlp)(test_docs)))
         if "gazetteer" in baselines:
             results.fold_scores["gazetteer"].append(score(test_docs, gazetteer_predictor(train_docs)(test_docs)))
+        if "rules" in baselines:
+            results.fold_scores["rules"].append(score(test_docs, rules_predictor()(test_docs)))
         if "underthesea" in baselines:
             results.fold_scores["underthesea"].append(score(test_docs, underthesea_predictor()(test_docs), coarse_only=True))
         if progress:
@@ -413,7 +453,7 @@ def plot_learning_curve(summary: dict, path: Path) -> None:
 def crossval_markdown(summary: dict, *, title: str, labels: LabelSet | None = None) -> str:
     labels = labels or load_labels()
     systems = summary["systems"]
-    fine = [name for name in ("model", "gazetteer") if name in systems]
+    fine = [name for name in ("model", "gazetteer", "rules") if name in systems]
     fmt = lambda ms: f"{ms[0]:.3f} ± {ms[1]:.3f}"  # noqa: E731
     lines = [f"# {title}", "", f"Document-level {len(summary['folds'])}-fold cross-validation, strict span matching, mean ± standard deviation over folds.", ""]
     lines += ["| label | gold mentions | " + " | ".join(fine) + " |", "|---|---|" + "---|" * len(fine)]

@@ -5,13 +5,16 @@ Training configs name `vndiplo.syllable_tokenizer.v1` in `[initialize.before_ini
 the packaged pipeline loads without vndiplo installed.
 """
 
-from spacy.util import compile_prefix_regex, compile_suffix_regex, registry
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
 
 DASHES = r"[-–—]"
+# A comma or semicolon glued to a word (`4/02),Shinzou`) splits, unless it sits
+# between two digits (`1,5 triệu`).
+GLUED_SEPARATORS = r"[,;](?!\d)|(?<!\d)[,;]"
 
 
 def use_syllable_rules(nlp):
-    """Syllable tokens for news text: no abbreviation exceptions, dashes and full stops split off word edges.
+    """Syllable tokens for news text: no abbreviation exceptions; dashes, full stops and glued commas split off.
 
     spaCy keeps `Á.` as one token, an abbreviation (so `Đông Nam Á.` would
     lose its entity edge), and a trailing dash stays glued (`Community-`).
@@ -20,6 +23,7 @@ def use_syllable_rules(nlp):
     nlp.tokenizer.rules = {}
     nlp.tokenizer.prefix_search = compile_prefix_regex(list(nlp.Defaults.prefixes) + [DASHES]).search
     nlp.tokenizer.suffix_search = compile_suffix_regex(list(nlp.Defaults.suffixes) + [DASHES, r"\."]).search
+    nlp.tokenizer.infix_finditer = compile_infix_regex(list(nlp.Defaults.infixes) + [GLUED_SEPARATORS]).finditer
     return nlp
 
 
