@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Iterable
 
 from . import errors
-from .corpus import atomic_write_text
+from .corpus import atomic_write_text, iter_jsonl
 from .labels import LabelSet, load_labels
-from .text import decode_utf8
 
 ERROR = "error"
 WARNING = "warning"
@@ -106,16 +105,7 @@ def read_annotations(path: Path) -> list[AnnotatedDoc]:
     """Documents of one JSONL file; a malformed line stops the read with its line number."""
     if not path.exists():
         raise errors.missing_file(str(path), "Annotation file", "Check the path; gold lives in annotations/gold/.")
-    docs = []
-    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise errors.bad_jsonl(str(path), number, exc.msg) from None
-        docs.append(parse_record(record, f"{path}:{number}"))
-    return docs
+    return [parse_record(record, f"{path}:{number}") for number, record in iter_jsonl(path)]
 
 
 def read_annotation_paths(paths: Iterable[Path]) -> list[AnnotatedDoc]:
@@ -273,6 +263,19 @@ class PRF:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
+def count_matches(gold: set[Span], predicted: set[Span], overall: PRF, per_label: dict[str, PRF]) -> None:
+    """Add strict matches (label and both offsets) to the overall and per-label counts."""
+    for span in gold & predicted:
+        overall.tp += 1
+        per_label.setdefault(span.label, PRF()).tp += 1
+    for span in predicted - gold:
+        overall.fp += 1
+        per_label.setdefault(span.label, PRF()).fp += 1
+    for span in gold - predicted:
+        overall.fn += 1
+        per_label.setdefault(span.label, PRF()).fn += 1
+
+
 @dataclass
 class Agreement:
     overall: PRF
@@ -320,16 +323,7 @@ def agreement(a_docs: list[AnnotatedDoc], b_docs: list[AnnotatedDoc], labels: La
     confusion: Counter = Counter()
     disagreements = []
     for a, b in pair_documents(a_docs, b_docs):
-        a_set, b_set = set(a.spans), set(b.spans)
-        for span in a_set & b_set:
-            overall.tp += 1
-            per_label.setdefault(span.label, PRF()).tp += 1
-        for span in b_set - a_set:
-            overall.fp += 1
-            per_label.setdefault(span.label, PRF()).fp += 1
-        for span in a_set - b_set:
-            overall.fn += 1
-            per_label.setdefault(span.label, PRF()).fn += 1
+        count_matches(set(a.spans), set(b.spans), overall, per_label)
         a_tokens += token_labels(a.text, a.spans)
         b_tokens += token_labels(b.text, b.spans)
         for group_a, group_b in conflict_groups(a, b):
@@ -440,16 +434,7 @@ def adjudicate(
 
 
 def read_review(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    records = []
-    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise errors.bad_jsonl(str(path), number, exc.msg) from None
-    return records
+    return [record for _number, record in iter_jsonl(path)] if path.exists() else []
 
 
 def write_review(records: list[dict], path: Path) -> None:

@@ -118,16 +118,19 @@ def read_txt(path: Path, source: str | None = None) -> list[tuple[Document, list
     return [make_document(path.stem, raw, source=_source_name(path, source), path=str(path))]
 
 
+def iter_jsonl(path: Path):
+    """(line number, object) for each non-blank line; bad UTF-8 or JSON names the place."""
+    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise errors.bad_jsonl(str(path), number, exc.msg) from None
+
+
 def read_jsonl(path: Path, source: str | None = None) -> list[tuple[Document, list[str]]]:
-    raw = decode_utf8(path.read_bytes(), str(path))
     results = []
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise errors.bad_jsonl(str(path), number, exc.msg) from None
+    for number, record in iter_jsonl(path):
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise errors.bad_jsonl(str(path), number, "a record needs a string field `text`")
         doc_id = str(record.get("id", f"{path.stem}-{number:04d}"))
@@ -228,11 +231,9 @@ def read_corpus(path: Path) -> dict[str, Document]:
     if not path.exists():
         raise errors.missing_file(str(path), "Corpus file", "Run `vndiplo ingest seeds/ --out corpus/docs.jsonl` first.")
     documents = {}
-    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
-        if line.strip():
-            try:
-                record = json.loads(line)
-                documents[record["id"]] = Document(**record)
-            except (json.JSONDecodeError, TypeError, KeyError) as exc:
-                raise errors.bad_jsonl(str(path), number, str(exc)) from None
+    for number, record in iter_jsonl(path):
+        try:
+            documents[record["id"]] = Document(**record)
+        except (TypeError, KeyError) as exc:
+            raise errors.bad_jsonl(str(path), number, f"not a corpus record: {exc}") from None
     return documents

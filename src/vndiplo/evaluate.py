@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .annotations import PRF, AnnotatedDoc, Span, context_of
+from .annotations import PRF, AnnotatedDoc, Span, context_of, count_matches
 from .corpus import atomic_write_text
 from .labels import LabelSet, load_labels
 
@@ -49,18 +49,6 @@ class Scores:
         }
 
 
-def _count(gold: set, pred: set, overall: PRF, per_label: dict[str, PRF]) -> None:
-    for span in gold & pred:
-        overall.tp += 1
-        per_label.setdefault(span.label, PRF()).tp += 1
-    for span in pred - gold:
-        overall.fp += 1
-        per_label.setdefault(span.label, PRF()).fp += 1
-    for span in gold - pred:
-        overall.fn += 1
-        per_label.setdefault(span.label, PRF()).fn += 1
-
-
 def to_coarse(spans: Iterable[Span], mapping: dict[str, str]) -> set[Span]:
     return {Span(s.start, s.end, mapping[s.label]) for s in spans if s.label in mapping}
 
@@ -83,10 +71,10 @@ def score(gold_docs: list[AnnotatedDoc], pred_docs: list[AnnotatedDoc], labels: 
         pred_spans = set(predicted[gold.id].spans) if gold.id in predicted else set()
         gold_spans = set(gold.spans)
         if coarse_only:
-            _count(to_coarse(gold_spans, mapping), pred_spans, coarse_micro, coarse)
+            count_matches(to_coarse(gold_spans, mapping), pred_spans, coarse_micro, coarse)
             continue
-        _count(gold_spans, pred_spans, micro, per_label)
-        _count(to_coarse(gold_spans, mapping), to_coarse(pred_spans, mapping), coarse_micro, coarse)
+        count_matches(gold_spans, pred_spans, micro, per_label)
+        count_matches(to_coarse(gold_spans, mapping), to_coarse(pred_spans, mapping), coarse_micro, coarse)
         pred_by_offsets = {(s.start, s.end): s.label for s in pred_spans}
         gold_by_offsets = {(s.start, s.end): s.label for s in gold_spans}
         for span in sorted(gold_spans):
