@@ -103,3 +103,26 @@ def test_gazetteer_file_with_an_unknown_label_is_refused(tmp_path):
     path.write_text("Nga\tCOUNTRY\n", encoding="utf-8")
     with pytest.raises(VndiploError, match="unknown label"):
         read_gazetteer(path)
+
+
+def test_cross_validation_scores_every_system_on_the_same_folds(tmp_path, tiny_gold):
+    from pathlib import Path
+
+    from vndiplo.evaluate import cross_validate, crossval_markdown, plot_learning_curve
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner.cfg"
+    result = cross_validate(
+        tiny_gold, folds=2, seed=0, config=config, work_dir=tmp_path, overrides={"training.max_steps": 10, "training.eval_frequency": 10},
+        curve_fractions=(0.5, 1.0), baselines=("gazetteer", "rules"),
+    )
+    assert sorted(i for fold in result.folds for i in fold) == sorted(d.id for d in tiny_gold)
+    assert all(len(runs) == 2 for runs in result.fold_scores.values())
+    sources = {doc.id: ("news" if i % 2 else "wiki") for i, doc in enumerate(tiny_gold)}
+    summary = result.summary(gold=tiny_gold, sources=sources)
+    assert set(summary["systems"]) == {"model", "gazetteer", "rules"}
+    assert set(summary["by_source"]) == {"news", "wiki"}
+    assert [p["fraction"] for p in summary["learning_curve"]] == [0.5, 1.0]
+    report = crossval_markdown(summary, title="t")
+    assert "± " in report and "by source" in report
+    plot_learning_curve(summary, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -299,6 +299,7 @@ def crossval_cli(
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override training.max_steps for every fold."),
     curve: bool = typer.Option(True, "--curve/--no-curve", help="Also train on 25/50/75% of each fold's training documents."),
     underthesea: bool = typer.Option(True, "--underthesea/--no-underthesea", help="Score underthesea's NER on the coarse labels."),
+    corpus: List[Path] = typer.Option([Path("corpus/docs.jsonl"), Path("corpus/extra.jsonl")], "--corpus", help="Corpus JSONL(s) giving each document its source, for scores by source."),
 ):
     """Document-level K-fold cross-validation with mean ± std per label, baselines and a learning curve."""
     import json as _json
@@ -315,8 +316,10 @@ def crossval_cli(
         docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
         curve_fractions=(0.25, 0.5, 0.75, 1.0) if curve else (), baselines=baselines, progress=info,
     )
-    summary = result.summary()
-    from .corpus import atomic_write_text
+    from .corpus import atomic_write_text, read_corpus
+
+    sources = {doc_id: doc.source for path in corpus if path.exists() for doc_id, doc in read_corpus(path).items()}
+    summary = result.summary(gold=docs, sources=sources)
 
     output.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output / "crossval.json", _json.dumps(summary, ensure_ascii=False, indent=2) + "\n")

@@ -327,10 +327,23 @@ class CrossValidation:
     folds: list[list[str]]
     fold_scores: dict[str, list[Scores]]  # system → one Scores per fold
     curve: list[dict] = field(default_factory=list)  # {"fraction", "documents" (mean), "f1": [per fold]}
+    predictions: dict[str, list[AnnotatedDoc]] = field(default_factory=dict)  # system → held-out predictions, all folds
 
-    def summary(self, labels: LabelSet | None = None) -> dict:
+    def by_source(self, gold: list[AnnotatedDoc], sources: dict[str, str]) -> dict[str, dict[str, float]]:
+        """Strict micro-F1 per document source, pooled over the held-out folds."""
+        out: dict[str, dict[str, float]] = {}
+        for source in sorted(set(sources.get(doc.id, "unknown") for doc in gold)):
+            subset = [doc for doc in gold if sources.get(doc.id, "unknown") == source]
+            out[source] = {"documents": len(subset)}
+            for system, predictions in self.predictions.items():
+                out[source][system] = score(subset, predictions).micro.f1
+        return out
+
+    def summary(self, labels: LabelSet | None = None, gold: list[AnnotatedDoc] | None = None, sources: dict[str, str] | None = None) -> dict:
         labels = labels or load_labels()
         out: dict = {"folds": self.folds, "systems": {}, "learning_curve": []}
+        if gold is not None and sources:
+            out["by_source"] = self.by_source(gold, sources)
         for system, runs in self.fold_scores.items():
             entry = {
                 "micro_f1": mean_std([s.micro.f1 for s in runs]),
@@ -375,15 +388,20 @@ def cross_validate(
         test_docs = [by_id[i] for i in test_ids]
         train_docs = [doc for doc in docs if doc.id not in set(test_ids)]
         output = work_dir / f"fold-{index}"
-        train_model(train_docs, [], output, config=config, overrides=overrides, quiet=True)
+        # model-last is scored, so the dev set only feeds spaCy's progress table: keep it small.
+        train_model(train_docs, train_docs[:2], output, config=config, overrides=overrides, quiet=True)
         import spacy
 
         nlp = spacy.load(output / "model-last")
-        results.fold_scores["model"].append(score(test_docs, model_predictor(nlp)(test_docs)))
+        fine_systems = {"model": model_predictor(nlp)}
         if "gazetteer" in baselines:
-            results.fold_scores["gazetteer"].append(score(test_docs, gazetteer_predictor(train_docs)(test_docs)))
+            fine_systems["gazetteer"] = gazetteer_predictor(train_docs)
         if "rules" in baselines:
-            results.fold_scores["rules"].append(score(test_docs, rules_predictor()(test_docs)))
+            fine_systems["rules"] = rules_predictor()
+        for system, predictor in fine_systems.items():
+            predictions = predictor(test_docs)
+            results.predictions.setdefault(system, []).extend(predictions)
+            results.fold_scores[system].append(score(test_docs, predictions))
         if "underthesea" in baselines:
             results.fold_scores["underthesea"].append(score(test_docs, underthesea_predictor()(test_docs), coarse_only=True))
         if progress:
@@ -398,7 +416,7 @@ def cross_validate(
                 point["f1"].append(results.fold_scores["model"][-1].micro.f1)
                 continue
             subset_dir = work_dir / f"fold-{index}-n{size}"
-            train_model(shuffled[:size], [], subset_dir, config=config, overrides=overrides, quiet=True)
+            train_model(shuffled[:size], shuffled[:1], subset_dir, config=config, overrides=overrides, quiet=True)
             subset_nlp = spacy.load(subset_dir / "model-last")
             point["f1"].append(score(test_docs, model_predictor(subset_nlp)(test_docs)).micro.f1)
             if progress:
@@ -454,6 +472,12 @@ def crossval_markdown(summary: dict, *, title: str, labels: LabelSet | None = No
     for name in COARSE_LABELS:
         lines.append(f"| {name} | " + " | ".join(fmt(systems[s]["coarse_f1"][name]) for s in coarse_systems) + " |")
     lines.append("| **micro** | " + " | ".join(f"**{fmt(systems[s]['coarse_micro_f1'])}**" for s in coarse_systems) + " |")
+    if summary.get("by_source"):
+        fine_present = [name for name in fine if name in next(iter(summary["by_source"].values()))]
+        lines += ["", "Micro-F1 by source (held-out predictions of all folds pooled):", ""]
+        lines += ["| source | documents | " + " | ".join(fine_present) + " |", "|---|---|" + "---|" * len(fine_present)]
+        for source, row in summary["by_source"].items():
+            lines.append(f"| {source} | {row['documents']} | " + " | ".join(f"{row[name]:.3f}" for name in fine_present) + " |")
     if summary["learning_curve"]:
         lines += ["", "Learning curve (share of each fold's training documents → held-out micro-F1):", "", "| share | documents (mean) | micro-F1 |", "|---|---|---|"]
         lines += [f"| {p['fraction']:.0%} | {p['documents']} | {fmt(p['micro_f1'])} |" for p in summary["learning_curve"]]
