@@ -178,3 +178,13 @@ def test_a_review_decision_may_give_its_own_spans_and_is_checked():
     conflict["choice"] = [[0, 12, "TITLE", "Ngoại trưởng Nga"]]
     with pytest.raises(VndiploError, match="not 'Ngoại trưởng Nga'"):
         adjudicate([doc(GOLD)], [doc(b_spans)], decisions=[conflict])
+
+
+def test_cli_validate_checks_texts_against_the_corpus(tmp_path):
+    from vndiplo.corpus import Document, write_corpus
+
+    gold = write_jsonl(tmp_path / "gold.jsonl", [doc(GOLD)])
+    corpus = tmp_path / "docs.jsonl"
+    write_corpus([Document("d1", TEXT + " Sửa.", "t", "seeds", "p", "h", 1)], corpus)
+    result = runner.invoke(app, ["validate", str(gold), "--corpus", str(corpus)])
+    assert result.exit_code == 1 and "differs from the corpus" in result.output

@@ -93,7 +93,7 @@ def ingest_cli(
 @reports_errors
 def validate_cli(
     files: List[Path] = typer.Argument(..., help="Annotation JSONL files or folders (Doccano shape: id, text, label)."),
-    corpus: Optional[Path] = typer.Option(None, "--corpus", "-c", help="Also check that each text equals this corpus's text."),
+    corpus: List[Path] = typer.Option([], "--corpus", "-c", help="Corpus JSONL(s): also check each text equals the corpus text."),
     max_warnings: int = typer.Option(200, "--max-warnings", help="How many warnings to list."),
     counts: bool = typer.Option(False, "--counts", help="Also print a Markdown table of spans per label per document."),
 ):
@@ -103,15 +103,15 @@ def validate_cli(
 
     docs = read_annotation_paths(files)
     findings = validate(docs)
-    if corpus is not None:
+    if corpus:
         from .annotations import Finding
 
-        texts = read_corpus(corpus)
+        texts = {doc_id: doc for path in corpus for doc_id, doc in read_corpus(path).items()}
         for doc in docs:
             if doc.id not in texts:
-                findings.append(Finding(ERROR, doc.id, 0, 0, f"document is not in {corpus}"))
+                findings.append(Finding(ERROR, doc.id, 0, 0, "document is not in the corpus"))
             elif texts[doc.id].text != doc.text:
-                findings.append(Finding(ERROR, doc.id, 0, 0, f"text differs from the corpus text in {corpus}"))
+                findings.append(Finding(ERROR, doc.id, 0, 0, "text differs from the corpus text"))
     errors_found = [f for f in findings if f.level == ERROR]
     warnings = [f for f in findings if f.level != ERROR]
     for finding in errors_found:
