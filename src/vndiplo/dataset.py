@@ -237,6 +237,9 @@ def to_records(docs: list[AnnotatedDoc], sources: dict[str, str], nlp) -> list[d
 
 def to_dataset_dict(built: BuiltDataset):
     from datasets import Dataset, DatasetDict
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()  # the CLI prints its own summary; a bar per tiny split is noise
 
     nlp = blank_nlp()
     schema = features()
