@@ -78,3 +78,147 @@ def no_input_files(sources: list[str]) -> VndiploError:
 
 def missing_file(path: str, what: str, next_step: str) -> VndiploError:
     return VndiploError(f"{what} not found: {path}", "", next_step)
+
+
+# --- Doccano ----------------------------------------------------------------------------
+
+def doccano_missing_credentials(missing: list[str]) -> VndiploError:
+    return VndiploError(
+        "Doccano credentials missing: " + ", ".join(missing),
+        "they come from the options (--username, --password, --url) or the environment",
+        "Set DOCCANO_USERNAME and DOCCANO_PASSWORD (and DOCCANO_URL for a server other than "
+        "http://127.0.0.1:8000), or pass the options; they are never stored in a file.",
+    )
+
+
+def doccano_unreachable(url: str, reason: str) -> VndiploError:
+    return VndiploError(
+        f"No Doccano server answers at {url}",
+        reason,
+        "Start one with `vndiplo doccano serve` (or check DOCCANO_URL / --url) and run the command again.",
+    )
+
+
+def doccano_not_doccano(url: str, detail: str) -> VndiploError:
+    return VndiploError(
+        f"The server at {url} does not answer like Doccano 1.8",
+        detail,
+        "Check DOCCANO_URL / --url: it is the address you open in the browser, e.g. http://127.0.0.1:8000.",
+    )
+
+
+def doccano_login_failed(url: str, username: str) -> VndiploError:
+    return VndiploError(
+        f"Doccano refused the login of {username!r} at {url}",
+        "wrong user name or password",
+        "Check DOCCANO_USERNAME / DOCCANO_PASSWORD (or --username / --password); "
+        "`vndiplo doccano serve` (re)sets the admin password to the one you give it.",
+    )
+
+
+def doccano_request_failed(what: str, status: int | str, answer: str) -> VndiploError:
+    return VndiploError(
+        f"Doccano could not {what}",
+        f"HTTP {status}: {answer[:500]}",
+        "Look at the Doccano server log (.doccano/data/logs/) and run the command again.",
+    )
+
+
+def doccano_forbidden(username: str, what: str) -> VndiploError:
+    return VndiploError(
+        f"Doccano user {username!r} may not {what}",
+        "the account is not an admin of the server or of this project",
+        "Run the command with the admin account that `vndiplo doccano serve` created, "
+        "or make this user a project admin in Doccano (Members).",
+    )
+
+
+def doccano_project_not_found(name: str, url: str, available: list[str]) -> VndiploError:
+    known = ", ".join(repr(n) for n in available) if available else "none"
+    return VndiploError(
+        f"No Doccano project named {name!r} at {url}",
+        f"projects this account can see: {known}",
+        "Check --project, or create the project with `vndiplo doccano push CORPUS --project NAME`.",
+    )
+
+
+def doccano_project_ambiguous(name: str, ids: list[int]) -> VndiploError:
+    return VndiploError(
+        f"Several Doccano projects are named {name!r}",
+        "project ids: " + ", ".join(str(i) for i in ids),
+        "Rename all but one of them in Doccano (Settings) so the name picks one project.",
+    )
+
+
+def doccano_wrong_project(name: str, problem: str, fix: str) -> VndiploError:
+    return VndiploError(f"Doccano project {name!r} cannot be used for vndiplo", problem, fix)
+
+
+def doccano_unknown_labels(project: str, unknown: list[str], known: list[str]) -> VndiploError:
+    return VndiploError(
+        f"Doccano project {project!r} has labels the spec does not know: {', '.join(unknown)}",
+        "the spec's labels are " + ", ".join(known),
+        "Delete those labels in Doccano (Labels page) after moving their spans to spec labels, "
+        "or add them to the spec and configs/labels.json first.",
+    )
+
+
+def doccano_export_failed(project: str, detail: str) -> VndiploError:
+    return VndiploError(
+        f"Doccano could not export project {project!r}",
+        detail,
+        "The export runs in Doccano's task worker: check that it runs (`vndiplo doccano serve` starts it) "
+        "and look at .doccano/data/logs/task.log.",
+    )
+
+
+def doccano_changed_documents(problems: list[str]) -> VndiploError:
+    listing = "\n".join(problems[:50]) + (f"\n… and {len(problems) - 50} more" if len(problems) > 50 else "")
+    return VndiploError(
+        f"{len(problems)} documents in Doccano do not match the corpus",
+        listing,
+        "Pull against the corpus the documents were pushed from (--corpus), or pass --skip-changed "
+        "to write the other documents and leave these out.",
+    )
+
+
+def pre_annotations_mismatch(path: str, problems: list[str]) -> VndiploError:
+    listing = "\n".join(problems[:50]) + (f"\n… and {len(problems) - 50} more" if len(problems) > 50 else "")
+    return VndiploError(
+        f"{path}: {len(problems)} pre-annotated documents do not match the corpus",
+        listing,
+        "Pre-annotate the same corpus file you push (`vndiplo predict corpus/docs.jsonl FILE.jsonl`).",
+    )
+
+
+def doccano_install_failed(venv: str, log: str, tail: str) -> VndiploError:
+    return VndiploError(
+        f"Could not install Doccano into {venv}",
+        f"pip failed; the end of {log}:\n{tail}",
+        "Check that PyPI is reachable (pip install works) and run the command again; "
+        "delete the folder to start the installation from scratch.",
+    )
+
+
+def doccano_start_failed(what: str, log: str, tail: str) -> VndiploError:
+    return VndiploError(
+        f"Doccano's {what} did not start",
+        f"the end of {log}:\n{tail}",
+        "Fix the cause shown above and run `vndiplo doccano serve` again.",
+    )
+
+
+def doccano_port_in_use(port: int, detail: str) -> VndiploError:
+    return VndiploError(
+        f"Port {port} on 127.0.0.1 is already in use",
+        detail,
+        "Stop what runs there (`vndiplo doccano stop` if it is Doccano) or pick another port with --port.",
+    )
+
+
+def doccano_already_running(url: str, state: str) -> VndiploError:
+    return VndiploError(
+        f"A Doccano server started by vndiplo is already running at {url}",
+        f"state file: {state}",
+        "Use it, or stop it first with `vndiplo doccano stop`.",
+    )
