@@ -397,5 +397,9 @@ def benchmark_cli(
     good(f"Wrote {output}")
 
 
+from .cli_doccano import doccano_app
+app.add_typer(doccano_app, name="doccano")
+
+
 def main() -> None:
     app()

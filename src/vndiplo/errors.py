@@ -222,3 +222,12 @@ def doccano_already_running(url: str, state: str) -> VndiploError:
         f"state file: {state}",
         "Use it, or stop it first with `vndiplo doccano stop`.",
     )
+
+
+def unknown_document_ids(ids: list[str], where: str) -> VndiploError:
+    shown = ", ".join(repr(i) for i in ids[:20]) + (f" … and {len(ids) - 20} more" if len(ids) > 20 else "")
+    return VndiploError(
+        f"{len(ids)} document ids are not in {where}",
+        shown,
+        "Use ids of the corpus file you push (the `id` field of corpus/docs.jsonl).",
+    )

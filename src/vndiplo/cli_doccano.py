@@ -1,0 +1,218 @@
+"""`vndiplo doccano serve | stop | push | pull`: the command line of the Doccano round trip.
+
+Thin over :mod:`vndiplo.doccano_server` (the local server) and
+:mod:`vndiplo.doccano` (push and pull); credentials come from the options or
+DOCCANO_URL / DOCCANO_USERNAME / DOCCANO_PASSWORD and are never written down.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlparse
+
+import typer
+
+from .cli import good, info, reports_errors, warn
+
+doccano_app = typer.Typer(
+    no_args_is_help=True,
+    help="Annotate in Doccano: run a local server, push the corpus to a project, pull each annotator's spans.",
+)
+
+URL_HELP = "Doccano address (default $DOCCANO_URL or http://127.0.0.1:8000)."
+USER_HELP = "Doccano user name (default $DOCCANO_USERNAME)."
+PASSWORD_HELP = "Doccano password (default $DOCCANO_PASSWORD; prefer the variable: options show in the shell history)."
+
+
+def _default_port() -> int:
+    from .doccano import ENV_URL
+    from .doccano_server import DEFAULT_PORT
+
+    url = os.environ.get(ENV_URL)
+    return (urlparse(url).port or DEFAULT_PORT) if url else DEFAULT_PORT
+
+
+@doccano_app.command("serve")
+@reports_errors
+def serve_cli(
+    port: Optional[int] = typer.Option(None, "--port", "-P", help="Port on 127.0.0.1 (default: the port of $DOCCANO_URL, else 8000)."),
+    username: Optional[str] = typer.Option(None, "--username", "-u", help="Admin user to create (default $DOCCANO_USERNAME, else admin)."),
+    password: Optional[str] = typer.Option(None, "--password", "-p", help="Admin password to set (default $DOCCANO_PASSWORD)."),
+    email: str = typer.Option("admin@example.com", "--email", help="Admin e-mail address (Doccano does not send mail)."),
+    workers: int = typer.Option(3, "--workers", "-w", min=1, help="Web server worker processes."),
+    detach: bool = typer.Option(False, "--detach", "-d", help="Keep running in the background; stop with `vndiplo doccano stop`."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Database, uploads and logs (default .doccano/data/).", file_okay=False),
+):
+    """Install Doccano 1.8.4 in .doccano/ (first run only), create the admin and run it on 127.0.0.1."""
+    from . import doccano_server as server_lib
+    from .doccano import ENV_PASSWORD, ENV_USERNAME, credentials
+
+    creds = credentials(username=username or os.environ.get(ENV_USERNAME) or "admin", password=password or os.environ.get(ENV_PASSWORD))
+    root = server_lib.default_root()
+    data_dir = data_dir or root / "data"
+    port = port or _default_port()
+    running = server_lib.read_state(data_dir)
+    if running is not None:
+        from .errors import doccano_already_running
+
+        raise doccano_already_running(running.url, str(running.state_file))
+    if server_lib.installed(root) is None:
+        info(f"Installing Doccano {server_lib.DOCCANO_VERSION} into {root / 'venv'} (first run only: a few minutes; log in {root / 'install.log'}) …")
+    installation = server_lib.ensure_installed(root)
+    info(f"Preparing the database in {data_dir} and the admin user {creds.username!r} …")
+    server_lib.initialise(installation, data_dir, username=creds.username, password=creds.password, email=email)
+    info(f"Starting the web server and the task worker on 127.0.0.1:{port} …")
+
+    def _terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    server = None
+    try:  # from here on, Ctrl-C or SIGTERM stops what was started (start() cleans up after itself)
+        server = server_lib.start(installation, data_dir, port=port, workers=workers)
+        good(f"Doccano is running at {server.url}")
+        info(f"  Open {server.url} in a browser and log in as {creds.username!r} with the password you gave.")
+        info(f"  For push and pull: export DOCCANO_URL={server.url} DOCCANO_USERNAME={creds.username} DOCCANO_PASSWORD=…")
+        info(f"  Logs: {server.logs['webserver']}, {server.logs['task']}")
+        if detach:
+            info("  Running in the background; stop it with `vndiplo doccano stop`.")
+            return
+        info("  Press Ctrl-C to stop it.")
+        dead = server.wait()
+    except KeyboardInterrupt:
+        if server is None:
+            raise
+        info("\nStopping Doccano …")
+        server.stop()
+        good("Doccano stopped")
+        return
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    server.stop()
+    from .errors import doccano_start_failed
+
+    log = server.logs["webserver" if dead == "web server" else "task"]
+    raise doccano_start_failed(f"{dead} (it exited while serving)", str(log), server_lib._tail(log))
+
+
+@doccano_app.command("stop")
+@reports_errors
+def stop_cli(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data folder of the server (default .doccano/data/).", file_okay=False),
+):
+    """Stop the Doccano server started by `vndiplo doccano serve` (with --detach or in another terminal)."""
+    from .doccano_server import stop
+
+    stopped = stop(data_dir)
+    if stopped is None:
+        warn("No Doccano server started by vndiplo is running.")
+        return
+    good(f"Stopped Doccano at {stopped.url}")
+
+
+class _Bar:
+    """A tqdm progress bar on stderr, created when the total is known."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.description, unit="doc", file=sys.stderr, leave=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@doccano_app.command("push")
+@reports_errors
+def push_cli(
+    corpus: Path = typer.Argument(..., help="Corpus JSONL from `vndiplo ingest`.", exists=True, dir_okay=False),
+    project: str = typer.Option(..., "--project", "-n", help="Doccano project name (created if missing)."),
+    pre_annotations: Optional[Path] = typer.Option(
+        None, "--pre-annotations", help="Doccano JSONL {id,text,label} of suggested spans (e.g. `vndiplo predict`); they become spans of the user who pushes.",
+        exists=True, dir_okay=False,
+    ),
+    guidelines: Optional[Path] = typer.Option(
+        None, "--guidelines", help="Markdown shown on the project's guideline page (default annotations/GUIDELINES.md).", exists=True, dir_okay=False,
+    ),
+    url: Optional[str] = typer.Option(None, "--url", help=URL_HELP),
+    username: Optional[str] = typer.Option(None, "--username", "-u", help=USER_HELP),
+    password: Optional[str] = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
+):
+    """Create or reuse the project (8 labels, colours, keys, guidelines) and upload documents not there yet."""
+    from .corpus import read_corpus
+    from .doccano import credentials, load_guidelines, push, read_pre_annotations
+
+    creds = credentials(url, username, password)
+    documents = read_corpus(corpus)
+    suggestions, trimmed = read_pre_annotations(pre_annotations, documents) if pre_annotations else (None, [])
+    bar = _Bar("upload")
+    try:
+        report = push(creds, documents, project, pre_annotations=suggestions, guideline=load_guidelines(guidelines), progress=bar)
+    finally:
+        bar.close()
+    info(f"{'Created' if report.created else 'Reused'} project {project!r}: {report.project_url}")
+    if report.labels_created or report.labels_updated:
+        info(f"  labels created: {', '.join(report.labels_created) or '—'}; corrected: {', '.join(report.labels_updated) or '—'}")
+    if report.guideline_updated:
+        info("  guidelines updated")
+    info(f"  uploaded {len(report.uploaded)} documents; {len(report.present)} were already there")
+    for doc_id, before, after in trimmed:
+        warn(f"{pre_annotations}: {doc_id} {before.label} {before.start}-{before.end} trimmed to {after.start}-{after.end} (whitespace)")
+    if suggestions is not None:
+        info(f"  suggestions: {sum(report.suggested.values())} spans on {len(report.suggested)} documents, as {creds.username!r}")
+        if report.suggestions_skipped:
+            info(f"  no suggestions where {creds.username!r} already has spans: {len(report.suggestions_skipped)} documents")
+    for doc_id in report.changed:
+        warn(f"{doc_id}: the text in Doccano differs from the corpus; left as it is (not uploaded again)")
+    for message in report.warnings:
+        warn(message)
+    good(f"Pushed {corpus} to {report.project_url}")
+
+
+@doccano_app.command("pull")
+@reports_errors
+def pull_cli(
+    project: str = typer.Option(..., "--project", "-n", help="Doccano project name."),
+    out: Path = typer.Option(Path("annotations/raw"), "--out", "-o", help="Folder for one <username>.jsonl per annotator.", file_okay=False),
+    corpus: Path = typer.Option(Path("corpus/docs.jsonl"), "--corpus", "-c", help="Corpus the texts must match."),
+    only_done: bool = typer.Option(False, "--only-done", help="Only documents the annotator marked done (default: done or with spans)."),
+    skip_changed: bool = typer.Option(False, "--skip-changed", help="Leave out documents whose text differs from the corpus instead of stopping."),
+    url: Optional[str] = typer.Option(None, "--url", help=URL_HELP),
+    username: Optional[str] = typer.Option(None, "--username", "-u", help=USER_HELP),
+    password: Optional[str] = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
+):
+    """Export the project through Doccano's API and write each annotator's checked spans."""
+    from .corpus import read_corpus
+    from .doccano import credentials, pull, write_pull
+
+    creds = credentials(url, username, password)
+    result = pull(creds, project, read_corpus(corpus), only_done=only_done, skip_changed=skip_changed)
+    for username_, doc_id, before, after in result.trimmed:
+        what = "removed (only whitespace)" if after.start >= after.end else f"trimmed to {after.start}-{after.end}"
+        warn(f"{username_}: {doc_id} {before.label} {before.start}-{before.end} {what}")
+    for username_, finding in result.warnings:
+        warn(f"{username_}: {finding}")
+    for message in result.changed:
+        warn(f"left out: {message}")
+    paths = write_pull(result, out)
+    for username_, work in sorted(result.annotators.items()):
+        info(f"  {username_}: {len(work.docs)} documents ({work.done} marked done), {work.spans} spans → {paths[username_]}")
+        if work.left_out:
+            info(f"    {work.left_out} documents not started (no span, not marked done) left out")
+    if result.idle:
+        info(f"  nothing annotated yet by: {', '.join(sorted(result.idle))}")
+    if not paths:
+        warn(f"Nothing to write: no annotator of {project!r} has marked a document done or labelled a span yet.")
+        return
+    good(f"Pulled {project!r}: {len(paths)} annotator file{'s' if len(paths) != 1 else ''} in {out}")

@@ -1,0 +1,731 @@
+"""The Doccano round trip: push the corpus to a Doccano project, pull each annotator's spans back.
+
+Push creates (or reuses) a sequence-labelling project with the eight labels
+of the spec, their colours and shortcut keys, and the guidelines, then
+uploads the corpus documents with their id in the metadata (`doc_id`),
+never twice. Pre-annotations (model or gazetteer output) become spans of the
+account that pushes them: Doccano keeps each annotator's spans apart, so
+every annotator sees only the suggestions pushed with their own login.
+
+Pull exports the project through Doccano's export API (one JSONL file per
+member), converts offsets, trims stray whitespace, checks the spans against
+the spec and the texts against the corpus, and returns one document list per
+annotator; :func:`write_pull` writes them atomically.
+
+Offsets: Doccano's browser UI counts JavaScript string positions, i.e. UTF-16
+code units, so an emoji or another astral character counts twice. Everything
+in vndiplo is Python `str` indices; the conversion happens here and only here.
+
+doccano-client 1.1.1 (the last release that lives with spaCy 3.8) logs in and
+does the plain calls; what it cannot do (examples with metadata, the export
+task, example states, users) goes straight to Doccano's v1 REST API with the
+client's authenticated session. Everything here is silent and raises
+:class:`VndiploError`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+import requests
+
+from . import errors
+from .annotations import (
+    ERROR,
+    WARNING,
+    AnnotatedDoc,
+    Finding,
+    Span,
+    check_document,
+    parse_record,
+    read_annotations,
+    require_valid,
+    write_annotations,
+)
+from .corpus import Document
+from .errors import VndiploError
+from .labels import Label, LabelSet, load_labels
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+ENV_URL, ENV_USERNAME, ENV_PASSWORD = "DOCCANO_URL", "DOCCANO_USERNAME", "DOCCANO_PASSWORD"
+PROJECT_TYPE = "SequenceLabeling"
+RESOURCE_TYPE = "SequenceLabelingProject"
+META_ID = "doc_id"  # the corpus id in each example's metadata (Doccano's own `id` is its row number)
+EXPORT_FORMAT = "JSONL"
+EXPORT_TIMEOUT = 300.0
+ANNOTATOR_ROLE = "annotator"
+_PAGE = 500
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where Doccano is and who logs in; the password never shows in a repr."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+
+
+def credentials(url: str | None = None, username: str | None = None, password: str | None = None, *, environ=None) -> Credentials:
+    """Options first, then DOCCANO_URL / DOCCANO_USERNAME / DOCCANO_PASSWORD; the URL defaults to the local server."""
+    environ = os.environ if environ is None else environ
+    url = url or environ.get(ENV_URL) or DEFAULT_URL
+    username = username or environ.get(ENV_USERNAME)
+    password = password or environ.get(ENV_PASSWORD)
+    missing = [name for name, value in ((f"user name ({ENV_USERNAME})", username), (f"password ({ENV_PASSWORD})", password)) if not value]
+    if missing:
+        raise errors.doccano_missing_credentials(missing)
+    return Credentials(url.rstrip("/"), username, password)
+
+
+# --- offsets: Doccano's UTF-16 code units <-> Python indices ----------------------------
+
+
+def _astral_positions(text: str) -> list[int]:
+    return [index for index, char in enumerate(text) if ord(char) > 0xFFFF]
+
+
+def to_utf16(text: str, index: int) -> int:
+    """The UTF-16 offset of Python index `index` in `text`."""
+    return index + sum(1 for char in text[:index] if ord(char) > 0xFFFF)
+
+
+def _utf16_table(text: str) -> dict[int, int]:
+    """UTF-16 offset -> Python index for every character boundary of `text` (the end included)."""
+    table, units = {}, 0
+    for index, char in enumerate(text):
+        table[units] = index
+        units += 2 if ord(char) > 0xFFFF else 1
+    table[units] = len(text)
+    return table
+
+
+def from_utf16(text: str, offset: int) -> int | None:
+    """The Python index of UTF-16 offset `offset`, or None when it splits a surrogate pair or lies outside."""
+    return _utf16_table(text).get(offset)
+
+
+def spans_from_doccano(doc: AnnotatedDoc) -> tuple[AnnotatedDoc, list[Finding]]:
+    """The document with UTF-16 offsets turned into Python indices, and the spans that cannot be."""
+    if not _astral_positions(doc.text):
+        return doc, []
+    table = _utf16_table(doc.text)
+    spans, problems = [], []
+    for span in doc.spans:
+        start, end = table.get(span.start), table.get(span.end)
+        if start is None or end is None:
+            problems.append(Finding(ERROR, doc.id, span.start, span.end, f"{span.label}: UTF-16 offsets split a character or lie outside the text"))
+        else:
+            spans.append(Span(start, end, span.label))
+    return AnnotatedDoc(doc.id, doc.text, spans, doc.meta), problems
+
+
+def spans_to_doccano(text: str, spans: Iterable[Span]) -> list[Span]:
+    """Python-index spans as Doccano's UTF-16 offsets."""
+    if not _astral_positions(text):
+        return list(spans)
+    return [Span(to_utf16(text, s.start), to_utf16(text, s.end), s.label) for s in spans]
+
+
+# --- labels and guidelines ---------------------------------------------------------------
+
+
+def _text_colour(background: str) -> str:
+    red, green, blue = (int(background[i : i + 2], 16) for i in (1, 3, 5))
+    return "#000000" if 0.299 * red + 0.587 * green + 0.114 * blue > 150 else "#ffffff"
+
+
+def span_type_payload(label: Label) -> dict:
+    """A label of the config as a Doccano span type: name, colours and a one-key shortcut."""
+    return {
+        "text": label.name,
+        "background_color": label.color.lower(),
+        "text_color": _text_colour(label.color),
+        "suffix_key": label.shortcut.lower(),
+        "prefix_key": None,
+    }
+
+
+def default_guidelines_path() -> Path:
+    from .doccano_server import project_dir
+
+    return project_dir() / "annotations" / "GUIDELINES.md"
+
+
+def load_guidelines(path: Path | None = None, labels: LabelSet | None = None) -> str:
+    """The guidelines text for the project page; a short pointer to the spec when the file is missing."""
+    path = path or default_guidelines_path()
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    labels = labels or load_labels()
+    pointer = (
+        "The full guidelines are `annotations/GUIDELINES.md` in the vndiplo repository; the contract is the "
+        "label specification (`label-spec.md`). Spans are flat, never overlap, and never start or end with "
+        "whitespace or punctuation."
+    )
+    lines = [
+        "# vndiplo annotation guidelines",
+        "",
+        pointer,
+        "",
+        "| key | label | what it marks |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{label.shortcut}` | {label.name} | {label.description} |" for label in labels.labels]
+    return "\n".join(lines) + "\n"
+
+
+# --- the client ----------------------------------------------------------------------------
+
+
+class Doccano:
+    """A logged-in Doccano session (doccano-client 1.1.1 plus v1 REST calls on the same session)."""
+
+    def __init__(self, creds: Credentials, *, timeout: float = 60.0) -> None:
+        from doccano_client import DoccanoClient
+
+        self.creds = creds
+        self.timeout = timeout
+        try:
+            self.client = DoccanoClient(creds.url, creds.username, creds.password)
+        except ValueError:  # requests' JSONDecodeError too: something answers, but not Doccano's API
+            raise errors.doccano_not_doccano(creds.url, "its login page v1/auth/login/ did not answer JSON") from None
+        except requests.RequestException as exc:
+            raise errors.doccano_unreachable(creds.url, _reason(exc)) from None
+        if not self.client.session.cookies.get("sessionid"):
+            raise errors.doccano_login_failed(creds.url, creds.username)
+        self.me = self._request("GET", "v1/me", "read the logged-in user")
+
+    # low level ---------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return urljoin(self.client.baseurl, path)
+
+    def _request(self, method: str, path: str, what: str, *, ok: tuple[int, ...] = (200, 201, 204), **kwargs):
+        try:
+            response = self.client.session.request(method, self.url(path), timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise errors.doccano_unreachable(self.creds.url, _reason(exc)) from None
+        if response.status_code in (401, 403):
+            raise errors.doccano_forbidden(self.creds.username, what)
+        if response.status_code not in ok:
+            raise errors.doccano_request_failed(what, response.status_code, response.text)
+        if response.status_code == 204 or not response.content:
+            return None
+        if "json" not in response.headers.get("Content-Type", ""):
+            return response.content
+        return response.json()
+
+    def _call(self, what: str, method: Callable, *args, **kwargs):
+        """A doccano-client call, whose answer is parsed JSON without the status: DRF errors are `{"detail": ...}`."""
+        try:
+            result = method(*args, **kwargs)
+        except ValueError:  # requests' JSONDecodeError is also a RequestException
+            raise errors.doccano_request_failed(what, "?", "the answer was not JSON") from None
+        except requests.RequestException as exc:
+            raise errors.doccano_unreachable(self.creds.url, _reason(exc)) from None
+        if isinstance(result, dict) and set(result) == {"detail"}:
+            detail = str(result["detail"])
+            if "permission" in detail.lower() or "credentials" in detail.lower():
+                raise errors.doccano_forbidden(self.creds.username, what)
+            raise errors.doccano_request_failed(what, "error", detail)
+        return result
+
+    def _pages(self, what: str, method: Callable, *args) -> list[dict]:
+        results, offset = [], 0
+        while True:
+            page = self._call(what, method, *args, {"limit": [_PAGE], "offset": [offset]})
+            if not isinstance(page, dict) or "results" not in page:
+                raise errors.doccano_request_failed(what, "?", f"unexpected answer {str(page)[:200]}")
+            results += page["results"]
+            if not page.get("next"):
+                return results
+            offset += _PAGE
+
+    # projects ------------------------------------------------------------------------------
+
+    def projects(self) -> list[dict]:
+        return self._pages("list projects", self.client.get_project_list)
+
+    def find_project(self, name: str) -> dict | None:
+        matches = [p for p in self.projects() if p.get("name") == name]
+        if len(matches) > 1:
+            raise errors.doccano_project_ambiguous(name, [p["id"] for p in matches])
+        return matches[0] if matches else None
+
+    def project(self, name: str) -> dict:
+        found = self.find_project(name)
+        if found is None:
+            raise errors.doccano_project_not_found(name, self.creds.url, [p["name"] for p in self.projects()])
+        return found
+
+    def create_project(self, name: str, *, guideline: str, description: str) -> dict:
+        created = self._call(
+            f"create project {name!r}", self.client.create_project, name, description=description,
+            project_type=PROJECT_TYPE, guideline=guideline, resourcetype=RESOURCE_TYPE, collaborative_annotation=False,
+        )
+        if not isinstance(created, dict) or "id" not in created:
+            if not self.me.get("is_staff"):
+                raise errors.doccano_forbidden(self.creds.username, "create projects")
+            raise errors.doccano_request_failed(f"create project {name!r}", "?", json.dumps(created, ensure_ascii=False))
+        return created
+
+    def update_project(self, project: dict, **fields) -> dict:
+        payload = {"resourcetype": project.get("resourcetype", RESOURCE_TYPE), **fields}
+        return self._request("PATCH", f"v1/projects/{project['id']}", f"update project {project['name']!r}", json=payload)
+
+    def project_url(self, project: dict) -> str:
+        return self.url(f"projects/{project['id']}")
+
+    # labels --------------------------------------------------------------------------------
+
+    def span_types(self, project_id: int) -> list[dict]:
+        return self._call("list the project's labels", self.client.get_span_type_list, project_id)
+
+    def create_span_type(self, project_id: int, payload: dict) -> dict:
+        created = self._call(f"create label {payload['text']}", self.client.create_span_type, project_id, **payload)
+        if not isinstance(created, dict) or "id" not in created:
+            raise errors.doccano_request_failed(f"create label {payload['text']}", "?", str(created))
+        return created
+
+    def update_span_type(self, project_id: int, span_type_id: int, payload: dict) -> dict:
+        updated = self._call(f"update label {payload['text']}", self.client.update_span_type, project_id, span_type_id, **payload)
+        if not isinstance(updated, dict) or "id" not in updated:
+            raise errors.doccano_request_failed(f"update label {payload['text']}", "?", str(updated))
+        return updated
+
+    # examples and spans ------------------------------------------------------------------
+
+    def examples(self, project_id: int) -> list[dict]:
+        return self._pages("list the project's documents", self.client.get_examples, project_id)
+
+    def create_example(self, project_id: int, text: str, meta: dict) -> dict:
+        return self._request("POST", f"v1/projects/{project_id}/examples", "upload documents", json={"text": text, "meta": meta})
+
+    def spans(self, project_id: int, example_id: int) -> list[dict]:
+        """This user's spans on one example (other annotators' spans are theirs alone)."""
+        return self._call("read spans", self.client.get_spans, project_id, example_id)
+
+    def create_span(self, project_id: int, example_id: int, label_id: int, start: int, end: int) -> dict:
+        """A span in Doccano's own offsets (UTF-16 code units), owned by the logged-in user."""
+        return self._request(
+            "POST", f"v1/projects/{project_id}/examples/{example_id}/spans", "create spans",
+            json={"label": label_id, "start_offset": start, "end_offset": end},
+        )
+
+    def delete_span(self, project_id: int, example_id: int, span_id: int) -> None:
+        self._request("DELETE", f"v1/projects/{project_id}/examples/{example_id}/spans/{span_id}", "delete spans")
+
+    def confirm(self, project_id: int, example_id: int) -> None:
+        """Mark the example done for this user (Doccano's check button; it toggles)."""
+        self._request("POST", f"v1/projects/{project_id}/examples/{example_id}/states", "mark documents done", json={})
+
+    # users and members -----------------------------------------------------------------
+
+    def create_user(self, username: str, password: str) -> dict:
+        """A new Doccano account (server admins only)."""
+        return self._request(
+            "POST", "v1/users/create", f"create user {username!r}",
+            json={"username": username, "password1": password, "password2": password},
+        )
+
+    def members(self, project_id: int) -> list[dict]:
+        return self._request("GET", f"v1/projects/{project_id}/members", "list project members")
+
+    def add_member(self, project_id: int, username: str, role: str = ANNOTATOR_ROLE) -> dict:
+        result = self._call(f"add {username!r} to the project", self.client.post_members, project_id, [username], [role])
+        if not result or not isinstance(result[0], dict) or "id" not in result[0]:
+            raise errors.doccano_request_failed(f"add {username!r} to the project", "?", str(result))
+        return result[0]
+
+    # export --------------------------------------------------------------------------------
+
+    def export(self, project: dict, *, confirmed_only: bool = False, timeout: float = EXPORT_TIMEOUT, poll: float = 0.3) -> bytes:
+        """The project's JSONL export as Doccano's zip: POST download, poll the task, GET the file."""
+        pid, name = project["id"], project["name"]
+        started = self._request(
+            "POST", f"v1/projects/{pid}/download", f"export project {name!r}",
+            json={"format": EXPORT_FORMAT, "exportApproved": confirmed_only},
+        )
+        task = (started or {}).get("task_id")
+        if not task:
+            raise errors.doccano_export_failed(name, f"no task id in the answer {started!r}")
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self._request("GET", f"v1/tasks/status/{task}", "read the export task")
+            if status.get("ready"):
+                break
+            if time.monotonic() > deadline:
+                raise errors.doccano_export_failed(name, f"the export task {task} was not done after {timeout:.0f} s")
+            time.sleep(poll)
+        if status.get("error"):
+            raise errors.doccano_export_failed(name, str(status["error"].get("text", status["error"])))
+        archive = self._request("GET", f"v1/projects/{pid}/download", f"download the export of {name!r}", params={"taskId": task})
+        if not isinstance(archive, bytes):
+            raise errors.doccano_export_failed(name, f"expected a zip file, got {str(archive)[:200]}")
+        return archive
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host"):
+        if marker in text:
+            return marker.lower()
+    return text[:300]
+
+
+# --- push ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PushReport:
+    project: dict
+    project_url: str
+    created: bool = False
+    labels_created: list[str] = field(default_factory=list)
+    labels_updated: list[str] = field(default_factory=list)
+    guideline_updated: bool = False
+    uploaded: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # in Doccano with another text than the corpus's
+    suggested: dict[str, int] = field(default_factory=dict)  # doc id -> spans created as suggestions
+    suggestions_skipped: list[str] = field(default_factory=list)  # the user already has spans there
+    trimmed: list[tuple[str, Span, Span]] = field(default_factory=list)  # pre-annotation edges trimmed
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_project_settings(project: dict) -> None:
+    """Refuse a project whose settings would mix annotators or change what an offset means."""
+    name = project.get("name", "?")
+    if project.get("project_type") != PROJECT_TYPE:
+        raise errors.doccano_wrong_project(name, f"it is a {project.get('project_type')} project, not sequence labelling", "Pick another --project name; vndiplo creates a sequence-labelling project for it.")
+    settings = [
+        ("collaborative_annotation", "“Share annotations across all users” is on, so annotators' spans are mixed"),
+        ("grapheme_mode", "“Count grapheme clusters as one character” is on, so offsets are not character offsets"),
+        ("allow_overlapping", "“Allow overlapping spans” is on, but the spec's spans never overlap"),
+        ("use_relation", "relation labelling is on"),
+    ]
+    for key, problem in settings:
+        if project.get(key):
+            raise errors.doccano_wrong_project(name, problem, "Turn it off in the project's Settings in Doccano (or push to a new project) and run the command again.")
+
+
+def ensure_labels(api: Doccano, project: dict, labels: LabelSet, report: PushReport | None = None) -> dict[str, int]:
+    """The spec's labels in the project (created or corrected), by name → span type id; unknown labels refuse."""
+    existing = {t["text"]: t for t in api.span_types(project["id"])}
+    unknown = sorted(set(existing) - set(labels.names))
+    if unknown:
+        raise errors.doccano_unknown_labels(project["name"], unknown, labels.names)
+    ids = {}
+    for label in labels.labels:
+        wanted = span_type_payload(label)
+        have = existing.get(label.name)
+        if have is None:
+            ids[label.name] = api.create_span_type(project["id"], wanted)["id"]
+            if report:
+                report.labels_created.append(label.name)
+        else:
+            ids[label.name] = have["id"]
+            differs = any((have.get(k) or None) != (v or None) for k, v in wanted.items() if k != "text_color")
+            if differs:
+                api.update_span_type(project["id"], have["id"], wanted)
+                if report:
+                    report.labels_updated.append(label.name)
+    return ids
+
+
+def read_pre_annotations(path: Path, corpus: dict[str, Document], labels: LabelSet | None = None) -> tuple[list[AnnotatedDoc], list[tuple[str, Span, Span]]]:
+    """Suggested spans (Doccano JSONL, Python offsets) checked against the corpus and the spec.
+
+    Stray whitespace at span edges is trimmed and returned; any other problem refuses the file.
+    """
+    docs = read_annotations(path)
+    problems = []
+    for doc in docs:
+        if doc.id not in corpus:
+            problems.append(f"{doc.id}: not in the corpus")
+        elif doc.text != corpus[doc.id].text:
+            problems.append(f"{doc.id}: text differs from the corpus text")
+    repeated = [doc_id for doc_id, n in Counter(d.id for d in docs).items() if n > 1]
+    problems += [f"{doc_id}: occurs more than once" for doc_id in repeated]
+    if problems:
+        raise errors.pre_annotations_mismatch(str(path), problems)
+    trimmed_docs, trimmed = [], []
+    for doc in docs:
+        new, changes = trim_whitespace(doc)
+        trimmed_docs.append(new)
+        trimmed += [(doc.id, old, after) for old, after in changes]
+    require_valid(trimmed_docs, str(path), labels)
+    return trimmed_docs, trimmed
+
+
+def _same_text(stored: str, wanted: str) -> bool:
+    """Doccano trims the guideline text it stores (Django REST framework's CharField)."""
+    return stored.replace("\r\n", "\n").strip() == wanted.replace("\r\n", "\n").strip()
+
+
+def push(
+    creds: Credentials,
+    corpus: dict[str, Document],
+    project: str,
+    *,
+    order: Sequence[str] | None = None,
+    pre_annotations: Sequence[AnnotatedDoc] | None = None,
+    guideline: str | None = None,
+    labels: LabelSet | None = None,
+    description: str = "Vietnamese diplomatic NER (vndiplo): label the eight entity types of the spec.",
+    progress: Callable[[int, int], None] | None = None,
+) -> PushReport:
+    """Create or reuse the project, upload the documents that are not there yet, add suggestions.
+
+    `order` lists the ids to push, in the order annotators will see them
+    (Doccano shows documents in upload order); default: the whole corpus in its
+    order. A document already in the project (same `doc_id`, or the same text)
+    is never uploaded again; one whose text differs from the corpus is left
+    alone and reported. Suggestions go to documents where the logged-in user has
+    no spans yet, in Doccano's UTF-16 offsets (only for documents in `order`).
+    `progress(done, total)` is called after each document.
+    """
+    labels = labels or load_labels()
+    ids = list(dict.fromkeys(order)) if order is not None else list(corpus)
+    missing = [doc_id for doc_id in ids if doc_id not in corpus]
+    if missing:
+        raise errors.unknown_document_ids(missing, "the corpus")
+    suggestions = {doc.id: doc for doc in pre_annotations or []}
+    missing = [doc_id for doc_id in suggestions if doc_id not in corpus]
+    if missing:
+        raise errors.unknown_document_ids(missing, "the corpus (pre-annotations)")
+    if guideline is None:
+        guideline = load_guidelines(labels=labels)
+
+    api = Doccano(creds)
+    found = api.find_project(project)
+    created = found is None
+    if created:
+        found = api.create_project(project, guideline=guideline, description=description)
+    check_project_settings(found)
+    report = PushReport(found, api.project_url(found), created=created)
+    label_ids = ensure_labels(api, found, labels, report)
+    if not created and not _same_text(found.get("guideline", ""), guideline):
+        try:
+            api.update_project(found, guideline=guideline)
+            report.guideline_updated = True
+        except VndiploError:
+            report.warnings.append(f"the guidelines differ from the project's but {creds.username!r} may not change them")
+
+    existing = api.examples(found["id"])
+    by_id = {(ex.get("meta") or {}).get(META_ID): ex for ex in existing if (ex.get("meta") or {}).get(META_ID)}
+    by_text = {ex["text"]: ex for ex in existing}
+    for done, doc_id in enumerate(ids, start=1):
+        document = corpus[doc_id]
+        example = by_id.get(doc_id)
+        fresh = False
+        if example is None and document.text in by_text:
+            example = by_text[document.text]
+            meta_id = (example.get("meta") or {}).get(META_ID)
+            report.warnings.append(f"{doc_id}: its text is already in the project as example {example['id']} (metadata id {meta_id!r}); not uploaded again")
+        if example is None:
+            example = api.create_example(found["id"], document.text, {META_ID: doc_id})
+            by_text[document.text] = example
+            report.uploaded.append(doc_id)
+            fresh = True
+        elif example["text"] != document.text:
+            report.changed.append(doc_id)
+            if progress:
+                progress(done, len(ids))
+            continue
+        else:
+            report.present.append(doc_id)
+        suggestion = suggestions.get(doc_id)
+        if suggestion is not None and suggestion.spans:
+            if not fresh and api.spans(found["id"], example["id"]):
+                report.suggestions_skipped.append(doc_id)
+            else:
+                for span in spans_to_doccano(document.text, sorted(suggestion.spans)):
+                    api.create_span(found["id"], example["id"], label_ids[span.label], span.start, span.end)
+                report.suggested[doc_id] = len(suggestion.spans)
+        if progress:
+            progress(done, len(ids))
+    return report
+
+
+# --- pull ----------------------------------------------------------------------------------
+
+
+def trim_whitespace(doc: AnnotatedDoc) -> tuple[AnnotatedDoc, list[tuple[Span, Span]]]:
+    """Spans without leading or trailing whitespace (punctuation stays: that is the annotator's call)."""
+    spans, changes = [], []
+    for span in doc.spans:
+        start, end = span.start, span.end
+        while start < end and start < len(doc.text) and doc.text[start].isspace():
+            start += 1
+        while end > start and end <= len(doc.text) and doc.text[end - 1].isspace():
+            end -= 1
+        new = Span(start, end, span.label)
+        if new != span:
+            changes.append((span, new))
+        if new.start < new.end:
+            spans.append(new)
+    return AnnotatedDoc(doc.id, doc.text, spans, doc.meta), changes
+
+
+def read_export(archive: bytes, origin: str = "Doccano export") -> dict[str, list[dict]]:
+    """The records of each JSONL file in Doccano's export zip, by file stem (the member's user name)."""
+    try:
+        bundle = zipfile.ZipFile(io.BytesIO(archive))
+    except zipfile.BadZipFile:
+        raise errors.VndiploError(f"{origin} is not a zip file", "", "Export the project again.") from None
+    files = {}
+    for name in sorted(bundle.namelist()):
+        if not name.endswith(".jsonl"):
+            continue
+        records = []
+        for number, line in enumerate(bundle.read(name).decode("utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise errors.bad_jsonl(f"{origin}/{name}", number, exc.msg) from None
+        files[Path(name).stem] = records
+    return files
+
+
+def export_documents(records: list[dict], origin: str) -> tuple[list[AnnotatedDoc], list[Finding]]:
+    """Export records as documents with Python offsets (doc id from the metadata), and offset problems."""
+    docs, problems = [], []
+    for number, record in enumerate(records, start=1):
+        doc = parse_record(record, f"{origin}:{number}")
+        doc = AnnotatedDoc(doc.id, doc.text, doc.spans)  # Doccano's own columns are not ours to keep
+        doc, found = spans_from_doccano(doc)
+        docs.append(doc)
+        problems += found
+    return docs, problems
+
+
+@dataclass
+class AnnotatorWork:
+    username: str
+    docs: list[AnnotatedDoc]
+    done: int  # documents the annotator marked done
+    left_out: int  # documents neither marked done nor given a span (not yet seen)
+
+    @property
+    def spans(self) -> int:
+        return sum(len(doc.spans) for doc in self.docs)
+
+
+@dataclass
+class PullResult:
+    project: str
+    annotators: dict[str, AnnotatorWork]
+    trimmed: list[tuple[str, str, Span, Span]] = field(default_factory=list)  # user, doc id, before, after
+    warnings: list[tuple[str, Finding]] = field(default_factory=list)  # user, spec warning kept as is
+    changed: list[str] = field(default_factory=list)  # documents left out because they differ from the corpus
+    idle: list[str] = field(default_factory=list)  # members with nothing to write
+
+
+def build_pull(
+    exported: dict[str, list[dict]],
+    confirmed: dict[str, list[dict]],
+    corpus: dict[str, Document],
+    *,
+    project: str = "?",
+    labels: LabelSet | None = None,
+    only_done: bool = False,
+    skip_changed: bool = False,
+) -> PullResult:
+    """Check an export (all documents, and the ones each member marked done) and pick each annotator's work.
+
+    A document goes into an annotator's file when they marked it done or gave
+    it a span (with `only_done`, when they marked it done). Offsets become
+    Python indices, stray whitespace is trimmed and reported, spec errors
+    refuse the whole pull with the list, and a document whose text differs
+    from the corpus (or is not in it) refuses it too unless `skip_changed`.
+    """
+    labels = labels or load_labels()
+    result = PullResult(project, {})
+    offset_problems: list[Finding] = []
+    mismatched: dict[str, str] = {}
+    picked: dict[str, tuple[list[AnnotatedDoc], int, int]] = {}
+    for username, records in exported.items():
+        docs, problems = export_documents(records, f"{project}/{username}.jsonl")
+        offset_problems += problems
+        done_ids = {str(r.get(META_ID) or r.get("id")) for r in confirmed.get(username, [])}
+        counts = Counter(doc.id for doc in docs)
+        for doc_id, n in counts.items():
+            if n > 1:
+                mismatched[doc_id] = f"{doc_id}: in the project {n} times"
+        kept, left_out = [], 0
+        for doc in docs:
+            touched = doc.id in done_ids or (bool(doc.spans) and not only_done)
+            if not touched:
+                left_out += 1
+                continue
+            if doc.id not in corpus:
+                mismatched.setdefault(doc.id, f"{doc.id}: not in the corpus")
+            elif doc.text != corpus[doc.id].text:
+                mismatched.setdefault(doc.id, f"{doc.id}: the text in Doccano differs from the corpus text")
+            doc, changes = trim_whitespace(doc)
+            result.trimmed += [(username, doc.id, before, after) for before, after in changes]
+            kept.append(doc)
+        picked[username] = (kept, len(done_ids & {d.id for d in kept}), left_out)
+    if offset_problems:
+        listing = "\n".join(str(p) for p in offset_problems[:50])
+        raise errors.VndiploError(f"{project}: {len(offset_problems)} spans have offsets that do not fit their text", listing, "Fix the spans in Doccano and pull again.")
+    if mismatched and not skip_changed:
+        raise errors.doccano_changed_documents(sorted(mismatched.values()))
+    result.changed = sorted(mismatched.values()) if mismatched else []
+    for username, (kept, done, left_out) in picked.items():
+        kept = [doc for doc in kept if doc.id not in mismatched]
+        require_valid(kept, f"{project}: {username}'s annotations", labels)
+        for doc in kept:
+            result.warnings += [(username, f) for f in check_document(doc, labels) if f.level == WARNING]
+        if kept:
+            result.annotators[username] = AnnotatorWork(username, sorted(kept, key=lambda d: d.id), done, left_out)
+        else:
+            result.idle.append(username)
+    return result
+
+
+def pull(
+    creds: Credentials,
+    project: str,
+    corpus: dict[str, Document],
+    *,
+    labels: LabelSet | None = None,
+    only_done: bool = False,
+    skip_changed: bool = False,
+) -> PullResult:
+    """Export the project through Doccano's export API and check it (see :func:`build_pull`); writes nothing."""
+    labels = labels or load_labels()
+    api = Doccano(creds)
+    found = api.project(project)
+    check_project_settings(found)
+    unknown = sorted({t["text"] for t in api.span_types(found["id"])} - set(labels.names))
+    if unknown:
+        raise errors.doccano_unknown_labels(project, unknown, labels.names)
+    exported = read_export(api.export(found), f"export of {project}")
+    confirmed = read_export(api.export(found, confirmed_only=True), f"export of {project} (done only)")
+    return build_pull(exported, confirmed, corpus, project=project, labels=labels, only_done=only_done, skip_changed=skip_changed)
+
+
+def write_pull(result: PullResult, out_dir: Path) -> dict[str, Path]:
+    """`<out_dir>/<username>.jsonl` for each annotator, each written atomically."""
+    paths = {}
+    for username, work in sorted(result.annotators.items()):
+        path = out_dir / f"{username}.jsonl"
+        write_annotations(work.docs, path)
+        paths[username] = path
+    return paths

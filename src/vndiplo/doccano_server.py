@@ -1,0 +1,456 @@
+"""A local Doccano 1.8.4 server in its own virtualenv, on 127.0.0.1 only.
+
+Doccano 1.8.4 needs old pins (pydantic 2 with `marshmallow<4`, `numpy<2`,
+pandas 1.x) that clash with spaCy 3.8, so it never enters the project's
+environment: it is installed once into `.doccano/venv/` and its data (SQLite
+database, uploads, logs, the state of a running server) live in
+`.doccano/data/`. The server is Doccano's own two processes: the web server
+(gunicorn with the options of `doccano webserver`, but bound to 127.0.0.1:
+`doccano webserver` itself always binds 0.0.0.0) and the task worker
+(`doccano task`, which runs imports and exports).
+
+Functions here are silent and raise :class:`VndiploError`; passwords go to
+Doccano through the environment of a child process, never through a file or
+a command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from . import errors
+from .corpus import atomic_write_text
+
+DOCCANO_VERSION = "1.8.4"
+# doccano 1.8.4 declares loose upper bounds; these two releases broke it since.
+DOCCANO_REQUIREMENTS = (f"doccano=={DOCCANO_VERSION}", "marshmallow<4", "numpy<2")
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_WORKERS = 3
+HEALTH_PATH = "v1/health/"
+START_TIMEOUT = 180.0
+STOP_TIMEOUT = 20.0
+_STAMP = "vndiplo-install.json"
+_STATE = "server.json"
+_INIT_STAMP = ".vndiplo-initialised"
+
+
+def project_dir() -> Path:
+    """The checkout vndiplo runs from (its pyproject.toml), else the current folder."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").exists() else Path.cwd()
+
+
+def default_root() -> Path:
+    """`.doccano/` in the project folder (git-ignored): the virtualenv and the data."""
+    return project_dir() / ".doccano"
+
+
+def default_data_dir() -> Path:
+    return default_root() / "data"
+
+
+# --- installation ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Installation:
+    """A Doccano virtualenv ready to run."""
+
+    venv: Path
+    python: Path
+    doccano: Path
+    gunicorn: Path
+    backend: Path  # Doccano's Django project folder (config/, manage.py)
+
+
+def _stamp_matches(venv: Path) -> dict | None:
+    stamp = venv / _STAMP
+    if not stamp.exists():
+        return None
+    try:
+        data = json.loads(stamp.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError):
+        return None
+    if data.get("requirements") != list(DOCCANO_REQUIREMENTS):
+        return None
+    if not (Path(data.get("backend", "")) / "config" / "wsgi.py").exists():
+        return None
+    return data
+
+
+def _installation(venv: Path, backend: Path) -> Installation:
+    bin_dir = venv / "bin"
+    return Installation(venv, bin_dir / "python", bin_dir / "doccano", bin_dir / "gunicorn", backend)
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock so that two commands never install into the same folder at once."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def installed(root: Path | None = None) -> Installation | None:
+    """The cached installation under `root/venv`, if it is complete."""
+    venv = (root or default_root()) / "venv"
+    data = _stamp_matches(venv)
+    return _installation(venv, Path(data["backend"])) if data else None
+
+
+def ensure_installed(root: Path | None = None, *, python: str | None = None) -> Installation:
+    """Install Doccano into `root/venv` unless a complete installation is cached there.
+
+    `python` is the interpreter the virtualenv is built from (default: the one
+    running vndiplo, or $VNDIPLO_DOCCANO_PYTHON); Doccano 1.8.4 needs 3.8–3.11.
+    pip output goes to `root/install.log`; pip's wheel cache is used as usual.
+    """
+    root = root or default_root()
+    venv = root / "venv"
+    with _locked(root / "install.lock"):
+        found = installed(root)
+        if found:
+            return found
+        log = root / "install.log"
+        python = python or os.environ.get("VNDIPLO_DOCCANO_PYTHON") or sys.executable
+        if venv.exists():
+            import shutil
+
+            shutil.rmtree(venv)  # an interrupted installation: start again
+        with open(log, "w", encoding="utf-8") as out:
+            steps = [
+                [python, "-m", "venv", str(venv)],
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", *DOCCANO_REQUIREMENTS],
+            ]
+            for step in steps:
+                out.write("$ " + " ".join(step) + "\n")
+                out.flush()
+                try:
+                    code = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False).returncode
+                except OSError as exc:
+                    out.write(f"{exc}\n")
+                    code = -1
+                if code != 0:
+                    out.flush()
+                    raise errors.doccano_install_failed(str(venv), str(log), _tail(log))
+        probe = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import os, backend; print(os.path.dirname(backend.__file__))"],
+            capture_output=True, text=True, check=False,
+        )
+        backend = Path(probe.stdout.strip())
+        if probe.returncode != 0 or not (backend / "config" / "wsgi.py").exists():
+            raise errors.doccano_install_failed(str(venv), str(log), probe.stderr[-2000:] or "doccano's backend package is missing")
+        stamp = {"requirements": list(DOCCANO_REQUIREMENTS), "backend": str(backend), "python": python}
+        atomic_write_text(venv / _STAMP, json.dumps(stamp, indent=2) + "\n")
+        return _installation(venv, backend)
+
+
+# --- the data folder and the admin account ----------------------------------------------
+
+
+def doccano_env(data_dir: Path) -> dict[str, str]:
+    """Environment of every Doccano process: the data folder, production settings, no debug."""
+    env = dict(os.environ)
+    for name in ("DOCCANO_USERNAME", "DOCCANO_PASSWORD", "DOCCANO_URL"):
+        env.pop(name, None)  # vndiplo's own variables are none of Doccano's business
+    data_dir = data_dir.resolve()
+    env.update(
+        DOCCANO_HOME=str(data_dir),
+        DATABASE_URL=f"sqlite:///{data_dir / 'db.sqlite3'}",
+        MEDIA_ROOT=str(data_dir / "media"),
+        STANDALONE="True",
+        DEBUG="False",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _run_doccano(installation: Installation, data_dir: Path, argv: list[str], log: Path, extra_env: dict | None = None) -> None:
+    """Run one `doccano` subcommand to completion; the password arrives through the environment."""
+    env = doccano_env(data_dir)
+    env.update(extra_env or {})
+    # `doccano createuser` only takes the password as an argument: build argv inside the child
+    # from the environment so that it never shows in the process list.
+    script = (
+        "import os, sys; "
+        "sys.argv = ['doccano'] + [os.environ.get(a[1:], '') if a.startswith('$') else a for a in sys.argv[1:]]; "
+        "from backend.cli import main; main()"
+    )
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a", encoding="utf-8") as out:
+        out.write("$ doccano " + " ".join(argv) + "\n")
+        out.flush()
+        code = subprocess.run(
+            [str(installation.python), "-c", script, *argv], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
+        ).returncode
+    if code != 0:
+        raise errors.doccano_start_failed(f"`doccano {argv[0]}`", str(log), _tail(log))
+
+
+def initialise(installation: Installation, data_dir: Path, *, username: str, password: str, email: str = "admin@example.com") -> None:
+    """`doccano init` once per data folder, then `doccano createuser` (which also resets the password)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "logs" / "init.log"
+    if not (data_dir / _INIT_STAMP).exists():
+        _run_doccano(installation, data_dir, ["init"], log)
+        (data_dir / _INIT_STAMP).write_text(DOCCANO_VERSION + "\n", encoding="utf-8")
+    _run_doccano(
+        installation, data_dir,
+        ["createuser", "--username", "$VNDIPLO_ADMIN_USER", "--password", "$VNDIPLO_ADMIN_PASSWORD", "--email", email],
+        log, {"VNDIPLO_ADMIN_USER": username, "VNDIPLO_ADMIN_PASSWORD": password},
+    )
+
+
+# --- running -----------------------------------------------------------------------------
+
+
+def port_is_free(port: int, host: str = HOST) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = HOST) -> int:
+    """A port nothing listens on right now (for tests and throw-away servers)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def health(url: str, timeout: float = 10.0) -> dict | None:
+    """Doccano's health report (web, database, task worker), or None when it does not answer OK."""
+    try:
+        response = requests.get(url.rstrip("/") + "/" + HEALTH_PATH, headers={"Accept": "application/json"}, timeout=timeout)
+    except requests.RequestException:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+def _stop_group(pid: int, timeout: float = STOP_TIMEOUT) -> None:
+    """Stop the process group led by `pid` (a process we started in its own session)."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return
+            if not _alive(pid):
+                return
+            time.sleep(0.1)
+
+
+@dataclass
+class Server:
+    """A running Doccano: the web server and the task worker, each leading its own process group."""
+
+    url: str
+    port: int
+    data_dir: Path
+    web: subprocess.Popen | None = field(default=None, repr=False)
+    task: subprocess.Popen | None = field(default=None, repr=False)
+    pids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def logs(self) -> dict[str, Path]:
+        return {"webserver": self.data_dir / "logs" / "webserver.log", "task": self.data_dir / "logs" / "task.log"}
+
+    @property
+    def state_file(self) -> Path:
+        return self.data_dir / _STATE
+
+    def dead(self) -> str | None:
+        """The name of a process that has exited, if any."""
+        for key, name in (("web", "web server"), ("task", "task worker")):
+            process = getattr(self, key)
+            if process is not None:
+                if process.poll() is not None:
+                    return name
+            elif key in self.pids and not _alive(self.pids[key]):
+                return name
+        return None
+
+    def stop(self) -> None:
+        """Stop both processes (SIGTERM, then SIGKILL after a grace period) and forget the state."""
+        for pid in self.pids.values():
+            _stop_group(pid)
+        for process in (self.web, self.task):
+            if process is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=1)
+        if self.state_file.exists():
+            with contextlib.suppress(json.JSONDecodeError, OSError):
+                if json.loads(self.state_file.read_text(encoding="utf-8")).get("pids") == self.pids:
+                    self.state_file.unlink()
+
+    def wait(self, poll: float = 0.5) -> str:
+        """Block until one of the two processes exits; return its name."""
+        while True:
+            name = self.dead()
+            if name:
+                return name
+            time.sleep(poll)
+
+
+def _spawn(argv: list[str], env: dict, log: Path, cwd: Path | None = None) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a", encoding="utf-8") as out:
+        out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} $ {' '.join(argv)}\n")
+        out.flush()
+        # A session of its own: Ctrl-C in the terminal reaches vndiplo only, which then stops
+        # the whole group (gunicorn's and celery's worker children included).
+        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
+
+
+def read_state(data_dir: Path | None = None) -> Server | None:
+    """The server recorded in the data folder, if its processes still run."""
+    data_dir = data_dir or default_data_dir()
+    path = data_dir / _STATE
+    if not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        server = Server(state["url"], int(state["port"]), data_dir, pids={k: int(v) for k, v in state["pids"].items()})
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, OSError):
+        path.unlink(missing_ok=True)
+        return None
+    if not any(_alive(pid) for pid in server.pids.values()):
+        path.unlink(missing_ok=True)
+        return None
+    return server
+
+
+def start(
+    installation: Installation,
+    data_dir: Path,
+    *,
+    port: int = DEFAULT_PORT,
+    workers: int = DEFAULT_WORKERS,
+    timeout: float = START_TIMEOUT,
+) -> Server:
+    """Start the web server and the task worker on 127.0.0.1:`port`; return once /v1/health/ answers.
+
+    The health check covers the database and a round trip through the task
+    worker, so a returned server can import and export.
+    """
+    running = read_state(data_dir)
+    if running is not None:
+        raise errors.doccano_already_running(running.url, str(running.state_file))
+    if not port_is_free(port):
+        answer = "a Doccano server answers there" if health(f"http://{HOST}:{port}", timeout=3) else "another program listens there"
+        raise errors.doccano_port_in_use(port, answer)
+    env = doccano_env(data_dir)
+    logs = data_dir / "logs"
+    url = f"http://{HOST}:{port}"
+    web = _spawn(
+        [
+            str(installation.gunicorn), "--bind", f"{HOST}:{port}", "--workers", str(workers),
+            "--chdir", str(installation.backend), "--capture-output", "--log-level", "info",
+            "--timeout", "120", "config.wsgi",
+        ],
+        env, logs / "webserver.log", cwd=installation.backend,
+    )
+    task = _spawn([str(installation.doccano), "task", "--concurrency", "1"], env, logs / "task.log")
+    server = Server(url, port, data_dir, web, task, {"web": web.pid, "task": task.pid})
+    atomic_write_text(server.state_file, json.dumps({"url": url, "port": port, "pids": server.pids}, indent=2) + "\n")
+    try:
+        deadline = time.monotonic() + timeout
+        while health(url, timeout=10) is None:
+            name = server.dead()
+            if name:
+                log = server.logs["webserver" if name == "web server" else "task"]
+                raise errors.doccano_start_failed(name, str(log), _tail(log))
+            if time.monotonic() > deadline:
+                log = server.logs["webserver"]
+                raise errors.doccano_start_failed(
+                    f"web server (no healthy answer from {url}/{HEALTH_PATH} after {timeout:.0f} s)", str(log), _tail(log)
+                )
+            time.sleep(0.5)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def serve(
+    *,
+    username: str,
+    password: str,
+    port: int = DEFAULT_PORT,
+    workers: int = DEFAULT_WORKERS,
+    root: Path | None = None,
+    data_dir: Path | None = None,
+    email: str = "admin@example.com",
+) -> Server:
+    """Install (or reuse) Doccano, initialise the data folder, create the admin, start both processes."""
+    root = root or default_root()
+    data_dir = data_dir or root / "data"
+    running = read_state(data_dir)
+    if running is not None:
+        raise errors.doccano_already_running(running.url, str(running.state_file))
+    installation = ensure_installed(root)
+    initialise(installation, data_dir, username=username, password=password, email=email)
+    return start(installation, data_dir, port=port, workers=workers)
+
+
+def stop(data_dir: Path | None = None) -> Server | None:
+    """Stop the server recorded in the data folder; None when none runs."""
+    server = read_state(data_dir)
+    if server is None:
+        return None
+    server.stop()
+    (server.data_dir / _STATE).unlink(missing_ok=True)
+    return server
+

@@ -1,0 +1,339 @@
+"""Integration tests against a real Doccano 1.8.4 server on a free loopback port.
+
+The server comes from the same library code as `vndiplo doccano serve`: the
+virtualenv cached in .doccano/venv (installed on first use, a few minutes), a
+fresh data folder in a temporary directory. If Doccano cannot be installed or
+started, every test here fails with the reason; set VNDIPLO_SKIP_DOCCANO=1 to
+skip them knowingly (a loud warning is printed).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vndiplo.annotations import AnnotatedDoc, Span, read_annotations
+from vndiplo.cli import app
+from vndiplo.corpus import make_document, read_corpus, write_corpus
+from vndiplo.doccano import (
+    Credentials,
+    Doccano,
+    from_utf16,
+    push,
+    span_type_payload,
+    to_utf16,
+)
+from vndiplo.doccano_server import (
+    ensure_installed,
+    free_port,
+    health,
+    read_state,
+    serve,
+)
+from vndiplo.errors import VndiploError
+from vndiplo.labels import load_labels
+
+pytestmark = pytest.mark.doccano
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_PASSWORD = "Admin-pass-for-tests-1"
+USER_PASSWORD = "Annotator-pass-2"
+PROJECT = "seeds-round-trip"
+EXTRA_DOCS = {
+    # astral characters before the entities: Doccano's browser offsets are UTF-16 code units
+    "emoji-001": "😀 Ngoại trưởng Nga Sergei Lavrov 👍🏻 gặp Antony Blinken tại Geneva ngày 21/1.",
+    "empty-001": "Hôm nay trời đẹp.",
+}
+runner = CliRunner()
+
+
+def _loud(config, message: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    banner = "!" * 100
+    if reporter is not None:
+        reporter.write_line(f"\n{banner}\n{message}\n{banner}", red=True, bold=True)
+    warnings.warn(message)
+
+
+@pytest.fixture(scope="session")
+def doccano_server(request, tmp_path_factory):
+    """A running Doccano with a fresh database; yields the admin's credentials."""
+    if os.environ.get("VNDIPLO_SKIP_DOCCANO") == "1":
+        message = "VNDIPLO_SKIP_DOCCANO=1: the Doccano integration tests are SKIPPED; the Doccano round trip is NOT tested."
+        _loud(request.config, message)
+        pytest.skip(message)
+    try:
+        ensure_installed()
+    except VndiploError as error:
+        pytest.fail(f"Doccano could not be installed, so the integration tests cannot run:\n{error.message}\n"
+                    "(set VNDIPLO_SKIP_DOCCANO=1 to skip them knowingly)", pytrace=False)
+    data_dir = tmp_path_factory.mktemp("doccano-data")
+    try:
+        server = serve(username="admin", password=ADMIN_PASSWORD, port=free_port(), workers=2, data_dir=data_dir)
+    except VndiploError as error:
+        pytest.fail(f"Doccano did not start:\n{error.message}", pytrace=False)
+    yield Credentials(server.url, "admin", ADMIN_PASSWORD)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def corpus_file(tmp_path_factory) -> Path:
+    """The five seed articles plus one document with emoji and one without entities."""
+    documents = list(read_corpus(ROOT / "corpus" / "docs.jsonl").values())
+    documents += [make_document(doc_id, text, source="test", path=doc_id)[0] for doc_id, text in EXTRA_DOCS.items()]
+    path = tmp_path_factory.mktemp("corpus") / "docs.jsonl"
+    write_corpus(documents, path)
+    return path
+
+
+def _spans_by_surface(text: str, entities: list[tuple[str, str]]) -> list[Span]:
+    spans, cursor = [], 0
+    for surface, label in entities:
+        start = text.index(surface, cursor)
+        spans.append(Span(start, start + len(surface), label))
+        cursor = start + len(surface)
+    return spans
+
+
+@pytest.fixture(scope="session")
+def gold(corpus_file) -> dict[str, AnnotatedDoc]:
+    """What alice labels: the committed seed gold, plus the two extra documents."""
+    docs = {doc.id: doc for doc in read_annotations(ROOT / "annotations" / "gold" / "seeds.jsonl")}
+    text = EXTRA_DOCS["emoji-001"]
+    docs["emoji-001"] = AnnotatedDoc("emoji-001", text, _spans_by_surface(text, [
+        ("Ngoại trưởng", "TITLE"), ("Nga", "GPE"), ("Sergei Lavrov", "PER"), ("Antony Blinken", "PER"), ("Geneva", "GPE"), ("ngày 21/1", "DATE"),
+    ]))
+    docs["empty-001"] = AnnotatedDoc("empty-001", EXTRA_DOCS["empty-001"], [])
+    corpus = read_corpus(corpus_file)
+    assert all(doc.text == corpus[doc.id].text for doc in docs.values())
+    return docs
+
+
+def _env(creds: Credentials) -> dict[str, str]:
+    return {"DOCCANO_URL": creds.url, "DOCCANO_USERNAME": creds.username, "DOCCANO_PASSWORD": creds.password}
+
+
+def _invoke(args: list[str], creds: Credentials):
+    return runner.invoke(app, ["doccano", *args], env=_env(creds))
+
+
+@pytest.fixture(scope="session")
+def pushed(doccano_server, corpus_file):
+    """The corpus pushed once through the CLI; yields the admin's session and the project."""
+    result = _invoke(["push", str(corpus_file), "--project", PROJECT], doccano_server)
+    assert result.exit_code == 0, result.output
+    api = Doccano(doccano_server)
+    return api, api.project(PROJECT)
+
+
+def test_push_creates_a_separate_annotation_project_with_the_spec_labels(pushed, corpus_file):
+    api, project = pushed
+    assert project["project_type"] == "SequenceLabeling"
+    assert project["collaborative_annotation"] is False and project["grapheme_mode"] is False
+    assert "Annotation guidelines" in project["guideline"]
+    labels = load_labels()
+    types = {t["text"]: t for t in api.span_types(project["id"])}
+    assert list(types) == labels.names
+    for label in labels.labels:
+        wanted = span_type_payload(label)
+        assert (types[label.name]["background_color"], types[label.name]["suffix_key"]) == (wanted["background_color"], wanted["suffix_key"])
+    examples = api.examples(project["id"])
+    corpus = read_corpus(corpus_file)
+    assert [ex["meta"]["doc_id"] for ex in examples] == list(corpus)  # upload order = corpus order
+    assert all(ex["text"] == corpus[ex["meta"]["doc_id"]].text for ex in examples)
+
+
+def test_pushing_again_uploads_nothing_and_creates_no_duplicate(pushed, corpus_file, doccano_server):
+    api, project = pushed
+    before = len(api.examples(project["id"]))
+    result = _invoke(["push", str(corpus_file), "--project", PROJECT], doccano_server)
+    assert result.exit_code == 0, result.output
+    assert f"uploaded 0 documents; {before} were already there" in result.output
+    assert len(api.examples(project["id"])) == before
+
+
+def test_push_uploads_the_documents_of_the_order_in_that_order(doccano_server, corpus_file):
+    corpus = read_corpus(corpus_file)
+    order = [*list(corpus)[::-2]]
+    report = push(doccano_server, corpus, "ordered", order=order, guideline="Ordered.")
+    assert report.uploaded == order
+    api = Doccano(doccano_server)
+    assert [ex["meta"]["doc_id"] for ex in api.examples(report.project["id"])] == order
+    again = push(doccano_server, corpus, "ordered", guideline="Ordered.")
+    assert again.uploaded == [doc_id for doc_id in corpus if doc_id not in order] and sorted(again.present) == sorted(order)
+
+
+def _annotator(admin: Doccano, project: dict, username: str) -> Doccano:
+    users = {u["username"] for u in admin._request("GET", "v1/users", "list users")}
+    if username not in users:
+        admin.create_user(username, USER_PASSWORD)
+    if username not in {m["username"] for m in admin.members(project["id"])}:
+        admin.add_member(project["id"], username)
+    return Doccano(Credentials(admin.creds.url, username, USER_PASSWORD))
+
+
+def _label_in_browser(api: Doccano, project: dict, example: dict, spans: list[Span], label_ids: dict[str, int]) -> None:
+    """What the browser does: POST each span with UTF-16 offsets."""
+    text = example["text"]
+    for span in spans:
+        api.create_span(project["id"], example["id"], label_ids[span.label], to_utf16(text, span.start), to_utf16(text, span.end))
+
+
+@pytest.fixture(scope="session")
+def annotated(pushed, gold, corpus_file, doccano_server, tmp_path_factory):
+    """alice labels by hand; bob starts from pushed suggestions and corrects them. Returns what each should pull."""
+    admin, project = pushed
+    examples = {ex["meta"]["doc_id"]: ex for ex in admin.examples(project["id"])}
+    label_ids = {t["text"]: t["id"] for t in admin.span_types(project["id"])}
+
+    alice = _annotator(admin, project, "alice")
+    expected_alice = {}
+    for number, (doc_id, doc) in enumerate(sorted(gold.items())):
+        _label_in_browser(alice, project, examples[doc_id], doc.spans, label_ids)
+        if number % 2 == 0 or not doc.spans:  # some done, some only labelled; the empty one must be done to count
+            alice.confirm(project["id"], examples[doc_id]["id"])
+        expected_alice[doc_id] = doc
+
+    bob = _annotator(admin, project, "bob")
+    suggested = {doc_id: gold[doc_id] for doc_id in ("000_4dc40ae9bd847015", "001_25a704f052fb97f8", "emoji-001")}
+    suggestions = tmp_path_factory.mktemp("pre") / "suggestions.jsonl"
+    suggestions.write_text("".join(json.dumps(doc.to_record(), ensure_ascii=False) + "\n" for doc in suggested.values()), encoding="utf-8")
+    bob_creds = Credentials(doccano_server.url, "bob", USER_PASSWORD)
+    result = _invoke(["push", str(corpus_file), "--project", PROJECT, "--pre-annotations", str(suggestions)], bob_creds)
+    assert result.exit_code == 0, result.output
+    assert f"suggestions: {sum(len(d.spans) for d in suggested.values())} spans on 3 documents, as 'bob'" in result.output
+    # bob corrects the emoji document: deletes the DATE suggestion, relabels Geneva as LOC
+    emoji = examples["emoji-001"]
+    text = emoji["text"]
+    for span in bob.spans(project["id"], emoji["id"]):
+        if text[from_utf16(text, span["start_offset"]) : from_utf16(text, span["end_offset"])] in ("ngày 21/1", "Geneva"):
+            bob.delete_span(project["id"], emoji["id"], span["id"])
+    geneva = text.index("Geneva")
+    _label_in_browser(bob, project, emoji, [Span(geneva, geneva + 6, "LOC")], label_ids)
+    corrected = [s for s in gold["emoji-001"].spans if s.label != "DATE" and text[s.start : s.end] != "Geneva"] + [Span(geneva, geneva + 6, "LOC")]
+    expected_bob = dict(suggested)
+    expected_bob["emoji-001"] = AnnotatedDoc("emoji-001", text, sorted(corrected))
+    return {"alice": expected_alice, "bob": expected_bob, "bob_creds": bob_creds, "suggestions": suggestions}
+
+
+def test_two_annotators_round_trip_losslessly_one_file_each(annotated, doccano_server, corpus_file, tmp_path):
+    out = tmp_path / "raw"
+    result = _invoke(["pull", "--project", PROJECT, "--out", str(out), "--corpus", str(corpus_file)], doccano_server)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["alice.jsonl", "bob.jsonl"]  # the admin labelled nothing
+    assert "nothing annotated yet by: admin" in result.output
+    for username in ("alice", "bob"):
+        pulled = {doc.id: doc for doc in read_annotations(out / f"{username}.jsonl")}
+        expected = annotated[username]
+        assert sorted(pulled) == sorted(expected)
+        for doc_id, doc in expected.items():
+            assert pulled[doc_id].text == doc.text
+            assert sorted(pulled[doc_id].spans) == sorted(doc.spans), (username, doc_id)
+    emoji = {doc.id: doc for doc in read_annotations(out / "alice.jsonl")}["emoji-001"]
+    assert [emoji.text[s.start : s.end] for s in emoji.spans][:3] == ["Ngoại trưởng", "Nga", "Sergei Lavrov"]
+
+
+def test_suggestions_are_never_pushed_twice(annotated, corpus_file, doccano_server):
+    result = _invoke(["push", str(corpus_file), "--project", PROJECT, "--pre-annotations", str(annotated["suggestions"])], annotated["bob_creds"])
+    assert result.exit_code == 0, result.output
+    assert "suggestions: 0 spans on 0 documents" in result.output and "already has spans: 3 documents" in result.output
+
+
+def test_a_wrong_password_is_one_clear_error(pushed, doccano_server, tmp_path):
+    creds = Credentials(doccano_server.url, "admin", "not-the-password")
+    result = _invoke(["pull", "--project", PROJECT, "--out", str(tmp_path / "raw")], creds)
+    assert result.exit_code == 1
+    assert "Doccano refused the login of 'admin'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "raw").exists()
+
+
+def test_a_server_that_is_down_is_one_clear_error(corpus_file, tmp_path):
+    creds = Credentials(f"http://127.0.0.1:{free_port()}", "admin", ADMIN_PASSWORD)
+    result = _invoke(["push", str(corpus_file), "--project", PROJECT], creds)
+    assert result.exit_code == 1
+    assert "No Doccano server answers at" in result.output and "Traceback" not in result.output
+
+
+def test_a_missing_project_is_one_clear_error(pushed, doccano_server, corpus_file, tmp_path):
+    result = _invoke(["pull", "--project", "no-such-project", "--out", str(tmp_path / "raw"), "--corpus", str(corpus_file)], doccano_server)
+    assert result.exit_code == 1
+    assert "No Doccano project named 'no-such-project'" in result.output and PROJECT in result.output
+    assert not (tmp_path / "raw").exists()
+
+
+def test_a_label_the_spec_does_not_know_stops_push_and_pull(doccano_server, corpus_file, tmp_path):
+    assert _invoke(["push", str(corpus_file), "--project", "with-misc"], doccano_server).exit_code == 0
+    api = Doccano(doccano_server)
+    project = api.project("with-misc")
+    api.create_span_type(project["id"], {"text": "MISC", "background_color": "#808080", "text_color": "#ffffff"})
+    for args in (["push", str(corpus_file), "--project", "with-misc"], ["pull", "--project", "with-misc", "--out", str(tmp_path / "raw"), "--corpus", str(corpus_file)]):
+        result = _invoke(args, doccano_server)
+        assert result.exit_code == 1, result.output
+        assert "has labels the spec does not know: MISC" in result.output
+    assert not (tmp_path / "raw").exists()
+
+
+# --- the serve command itself: --detach + stop, and Ctrl-C in the foreground --------------
+
+
+@pytest.fixture(scope="module")
+def serve_data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("serve-data")
+
+
+def test_serve_detached_answers_then_stop_ends_both_processes(doccano_server, serve_data_dir):
+    port = free_port()
+    env = {"DOCCANO_USERNAME": "admin", "DOCCANO_PASSWORD": ADMIN_PASSWORD, "DOCCANO_URL": ""}
+    result = runner.invoke(app, ["doccano", "serve", "--port", str(port), "--detach", "--workers", "1", "--data-dir", str(serve_data_dir)], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"Doccano is running at http://127.0.0.1:{port}" in result.output
+    state = read_state(serve_data_dir)
+    assert state is not None and health(state.url) is not None
+    Doccano(Credentials(state.url, "admin", ADMIN_PASSWORD))  # the admin can log in
+    result = runner.invoke(app, ["doccano", "stop", "--data-dir", str(serve_data_dir)])
+    assert result.exit_code == 0 and "Stopped Doccano" in result.output
+    assert health(state.url, timeout=2) is None and read_state(serve_data_dir) is None
+    assert all(not _alive(pid) for pid in state.pids.values())
+
+
+def _alive(pid: int) -> bool:
+    from vndiplo.doccano_server import _alive as alive
+
+    return alive(pid)
+
+
+def test_serve_in_the_foreground_stops_both_processes_on_ctrl_c(doccano_server, serve_data_dir):
+    port = free_port()
+    env = dict(os.environ, DOCCANO_USERNAME="admin", DOCCANO_PASSWORD=ADMIN_PASSWORD)
+    env.pop("DOCCANO_URL", None)
+    command = [sys.executable, "-c", "from vndiplo.cli import main; main()",
+               "doccano", "serve", "--port", str(port), "--workers", "1", "--data-dir", str(serve_data_dir)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        assert any(f"running at http://127.0.0.1:{port}" in line for line in lines), "".join(lines)
+        state = read_state(serve_data_dir)
+        assert state is not None
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=60)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "Doccano stopped" in output
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in state.pids.values()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert all(not _alive(pid) for pid in state.pids.values())
+    assert read_state(serve_data_dir) is None and health(f"http://127.0.0.1:{port}", timeout=2) is None
