@@ -156,3 +156,15 @@ def test_cli_bad_file_prints_one_error_and_writes_nothing(tmp_path):
     assert "not valid UTF-8" in result.output
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    from vndiplo.corpus import atomic_write_text
+
+    path = tmp_path / "x.txt"
+    atomic_write_text(path, "Nga")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
