@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 GOLD := annotations/gold
 CORPORA := --corpus corpus/docs.jsonl --corpus corpus/extra.jsonl
 
-.PHONY: all install ingest dataset train evaluate crossval test clean
+.PHONY: all install ingest dataset train evaluate crossval loop test clean
 
 all: evaluate
 
@@ -36,6 +36,10 @@ evaluate: train
 # Slow (about 10 trainings per fold with the learning curve): the README's cross-validated figures.
 crossval: dataset
 	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --output training/crossval
+
+# Model in the loop replayed on gold: seed models pre-annotate and rank the extra corpus (README figures).
+loop: install
+	$(BIN)/vndiplo loop-study annotations/gold/seeds.jsonl annotations/gold/extra.jsonl --output training/loop
 
 test: install
 	$(BIN)/python -m pytest -ra

@@ -46,3 +46,17 @@ def tiny_model(tmp_path_factory):
     config = Path(__file__).resolve().parents[1] / "configs" / "ner.cfg"
     train_model(docs, docs, output, config=config, overrides={"training.max_steps": 40, "training.eval_frequency": 20}, quiet=True)
     return output / "model-last"
+
+
+@pytest.fixture(scope="session")
+def tiny_committee(tiny_model, tmp_path_factory):
+    """tiny_model and a second, different one (another seed, fewer steps): a committee that can disagree."""
+    from pathlib import Path
+
+    from vndiplo.train import train_model
+
+    docs = [annotated(i) for i in range(len(SENTENCES))]
+    output = tmp_path_factory.mktemp("member")
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner.cfg"
+    train_model(docs, docs, output, config=config, overrides={"training.max_steps": 15, "system.seed": 7}, quiet=True)
+    return [tiny_model, output / "model-last"]

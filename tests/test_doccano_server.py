@@ -170,6 +170,40 @@ def test_push_uploads_the_documents_of_the_order_in_that_order(doccano_server, c
     assert again.uploaded == [doc_id for doc_id in corpus if doc_id not in order] and sorted(again.present) == sorted(order)
 
 
+def test_push_uncertain_uploads_the_committee_order_one_batch_at_a_time(doccano_server, corpus_file, tiny_committee):
+    from vndiplo.loop import uncertainty_order
+    from vndiplo.model import read_texts
+
+    expected, _ = uncertainty_order(read_texts(corpus_file), tiny_committee)
+    members = [arg for path in tiny_committee for arg in ("--committee", str(path))]
+    command = ["push", str(corpus_file), "--project", "uncertain-first", "--order", "uncertain", *members, "--limit", "3"]
+    first = _invoke(command, doccano_server)
+    assert first.exit_code == 0, first.output
+    assert "Committee of 2 models" in first.output and "left for the next batch" in first.output
+    second = _invoke(command, doccano_server)
+    assert second.exit_code == 0, second.output
+    api = Doccano(doccano_server)
+    examples = api.examples(api.project("uncertain-first")["id"])
+    assert [ex["meta"]["doc_id"] for ex in examples] == expected[:6]
+
+
+def test_push_random_order_is_seeded(doccano_server, corpus_file):
+    from vndiplo.loop import random_order
+
+    result = _invoke(["push", str(corpus_file), "--project", "random-order", "--order", "random", "--seed", "5"], doccano_server)
+    assert result.exit_code == 0, result.output
+    api = Doccano(doccano_server)
+    examples = api.examples(api.project("random-order")["id"])
+    assert [ex["meta"]["doc_id"] for ex in examples] == random_order(list(read_corpus(corpus_file)), 5)
+
+
+def test_push_uncertain_without_committee_models_says_how_to_get_them(doccano_server, corpus_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = _invoke(["push", str(corpus_file), "--project", "no-committee", "--order", "uncertain"], doccano_server)
+    assert result.exit_code == 1
+    assert "vndiplo crossval" in result.output
+
+
 def _annotator(admin: Doccano, project: dict, username: str) -> Doccano:
     users = {u["username"] for u in admin._request("GET", "v1/users", "list users")}
     if username not in users:

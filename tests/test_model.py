@@ -72,24 +72,3 @@ def test_packaged_wheel_installs_in_a_fresh_virtualenv_and_loads(tmp_path, tiny_
     result = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "['Á', '.']" in result.stdout
-
-
-def test_committee_disagreement_ranks_disputed_documents_first():
-    from vndiplo.annotations import AnnotatedDoc, Span
-    from vndiplo.model import committee_disagreement
-
-    calm = [AnnotatedDoc("calm", "Nga và Mỹ", [Span(0, 3, "GPE")]) for _ in range(3)]
-    disputed = [
-        AnnotatedDoc("disputed", "Nga và Mỹ", [Span(0, 3, "GPE")]),
-        AnnotatedDoc("disputed", "Nga và Mỹ", [Span(0, 3, "ORG")]),
-        AnnotatedDoc("disputed", "Nga và Mỹ", [Span(7, 9, "GPE")]),
-    ]
-    result = committee_disagreement([[c, d] for c, d in zip(calm, disputed)])
-    assert result["calm"] == 0.0 and result["disputed"] == 1.0
-
-
-def test_committee_of_one_is_refused():
-    from vndiplo.model import committee_disagreement
-
-    with pytest.raises(VndiploError, match="at least two"):
-        committee_disagreement([[]])

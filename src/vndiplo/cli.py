@@ -330,6 +330,39 @@ def crossval_cli(
     good(f"Wrote {output}/crossval.json, report.md and learning_curve.png")
 
 
+@app.command("loop-study")
+@reports_errors
+def loop_study_cli(
+    known: Path = typer.Argument(Path("annotations/gold/seeds.jsonl"), help="Gold the models may learn from (the first round)."),
+    pool: Path = typer.Argument(Path("annotations/gold/extra.jsonl"), help="Gold of the documents still to annotate (the pool)."),
+    output: Path = typer.Option(Path("training/loop"), "--output", "-o", help="Folder for loop.json, report.md and the models."),
+    config: Path = typer.Option(Path("configs/ner.cfg"), "--config", "-c", help="spaCy training config."),
+    batch: int = typer.Option(5, "--batch", "-b", min=1, help="Size of the first annotation batch compared between orders."),
+    seed: int = typer.Option(0, "--seed", help="Seed of training and of the random order."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override training.max_steps for every model."),
+):
+    """Replay one round of model-in-the-loop annotation on gold: pre-annotation yield and uncertain vs random order."""
+    import json as _json
+
+    from .annotations import read_annotations
+    from .corpus import atomic_write_text
+    from .loop import loop_markdown, loop_study
+
+    overrides = {"system.seed": seed}
+    if max_steps is not None:
+        overrides["training.max_steps"] = max_steps
+    study = loop_study(
+        read_annotations(known), read_annotations(pool), config=config, work_dir=output / "models",
+        batch=batch, seed=seed, overrides=overrides, progress=info,
+    )
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output / "loop.json", _json.dumps(study.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    report = loop_markdown(study)
+    atomic_write_text(output / "report.md", report)
+    info(report)
+    good(f"Wrote {output}/loop.json and report.md")
+
+
 @app.command("predict")
 @reports_errors
 def predict_cli(

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 from urllib.parse import urlparse
 
 import typer
@@ -117,20 +117,52 @@ def stop_cli(
 class _Bar:
     """A tqdm progress bar on stderr, created when the total is known."""
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, unit: str = "doc") -> None:
         self.description = description
+        self.unit = unit
         self.bar = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.description, unit="doc", file=sys.stderr, leave=True)
+            self.bar = tqdm(total=total, desc=self.description, unit=self.unit, file=sys.stderr, leave=True)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _upload_order(documents: dict, order: str, committee: Optional[List[Path]], seed: int) -> list[str]:
+    """Document ids in the requested upload order; prints the committee's ranking."""
+    from .errors import VndiploError
+    from .loop import ORDERS, committee_paths, random_order, uncertainty_order
+
+    ids = list(documents)
+    if order not in ORDERS:
+        raise VndiploError(f"Unknown --order {order!r}", "", f"Choose one of: {', '.join(ORDERS)}.")
+    if order == "random":
+        return random_order(ids, seed)
+    if order == "corpus":
+        return ids
+    from .annotations import AnnotatedDoc
+
+    paths = list(committee) if committee else committee_paths()
+    if len(paths) < 2:
+        raise VndiploError("A committee needs at least two models", f"got {len(paths)}", "Pass --committee MODEL at least twice.")
+    docs = [AnnotatedDoc(doc_id, doc.text, []) for doc_id, doc in documents.items()]
+    bar = _Bar("committee", unit="model")
+    try:
+        ranked, disagreement = uncertainty_order(docs, paths, progress=bar)
+    finally:
+        bar.close()
+    info(f"Committee of {len(paths)} models; most disputed first (1 − mean pairwise span F1):")
+    for doc_id in ranked[:10]:
+        info(f"  {disagreement[doc_id]:.3f}  {doc_id}")
+    if len(ranked) > 10:
+        info(f"  … {len(ranked) - 10} more")
+    return ranked
 
 
 @doccano_app.command("push")
@@ -145,20 +177,35 @@ def push_cli(
     guidelines: Optional[Path] = typer.Option(
         None, "--guidelines", help="Markdown shown on the project's guideline page (default annotations/GUIDELINES.md).", exists=True, dir_okay=False,
     ),
+    order: str = typer.Option(
+        "corpus", "--order",
+        help="Upload order, which is the order annotators see: corpus, uncertain (most disputed by the committee first) or random.",
+    ),
+    committee: Optional[List[Path]] = typer.Option(
+        None, "--committee", help="Model folders voting for --order uncertain (default: the fold models of `vndiplo crossval` in training/crossval/models).",
+        exists=True, file_okay=False,
+    ),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Upload at most N new documents, the first of the order not in the project yet (one annotation batch; push again for the next)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of --order random."),
     url: Optional[str] = typer.Option(None, "--url", help=URL_HELP),
     username: Optional[str] = typer.Option(None, "--username", "-u", help=USER_HELP),
     password: Optional[str] = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
 ):
-    """Create or reuse the project (8 labels, colours, keys, guidelines) and upload documents not there yet."""
+    """Create or reuse the project (8 labels, colours, keys, guidelines) and upload documents not there yet.
+
+    With --order uncertain, every committee model labels the corpus first and
+    the documents they disagree on most (1 − mean pairwise span F1) go up first.
+    """
     from .corpus import read_corpus
     from .doccano import credentials, load_guidelines, push, read_pre_annotations
 
     creds = credentials(url, username, password)
     documents = read_corpus(corpus)
+    upload_order = _upload_order(documents, order, committee, seed)
     suggestions, trimmed = read_pre_annotations(pre_annotations, documents) if pre_annotations else (None, [])
     bar = _Bar("upload")
     try:
-        report = push(creds, documents, project, pre_annotations=suggestions, guideline=load_guidelines(guidelines), progress=bar)
+        report = push(creds, documents, project, order=upload_order, limit=limit, pre_annotations=suggestions, guideline=load_guidelines(guidelines), progress=bar)
     finally:
         bar.close()
     info(f"{'Created' if report.created else 'Reused'} project {project!r}: {report.project_url}")
@@ -167,6 +214,8 @@ def push_cli(
     if report.guideline_updated:
         info("  guidelines updated")
     info(f"  uploaded {len(report.uploaded)} documents; {len(report.present)} were already there")
+    if report.deferred:
+        info(f"  {len(report.deferred)} documents left for the next batch (--limit {limit}); next up: {report.deferred[0]}")
     for doc_id, before, after in trimmed:
         warn(f"{pre_annotations}: {doc_id} {before.label} {before.start}-{before.end} trimmed to {after.start}-{after.end} (whitespace)")
     if suggestions is not None:

@@ -402,6 +402,7 @@ class PushReport:
     changed: list[str] = field(default_factory=list)  # in Doccano with another text than the corpus's
     suggested: dict[str, int] = field(default_factory=dict)  # doc id -> spans created as suggestions
     suggestions_skipped: list[str] = field(default_factory=list)  # the user already has spans there
+    deferred: list[str] = field(default_factory=list)  # not uploaded: beyond the batch `limit`
     trimmed: list[tuple[str, Span, Span]] = field(default_factory=list)  # pre-annotation edges trimmed
     warnings: list[str] = field(default_factory=list)
 
@@ -482,6 +483,7 @@ def push(
     project: str,
     *,
     order: Sequence[str] | None = None,
+    limit: int | None = None,
     pre_annotations: Sequence[AnnotatedDoc] | None = None,
     guideline: str | None = None,
     labels: LabelSet | None = None,
@@ -494,7 +496,9 @@ def push(
     (Doccano shows documents in upload order); default: the whole corpus in its
     order. A document already in the project (same `doc_id`, or the same text)
     is never uploaded again; one whose text differs from the corpus is left
-    alone and reported. Suggestions go to documents where the logged-in user has
+    alone and reported. With `limit`, at most that many new documents are
+    uploaded (the rest are `deferred`): pushing the same order again hands out
+    the next batch. Suggestions go to documents where the logged-in user has
     no spans yet, in Doccano's UTF-16 offsets (only for documents in `order`).
     `progress(done, total)` is called after each document.
     """
@@ -536,6 +540,11 @@ def push(
             example = by_text[document.text]
             meta_id = (example.get("meta") or {}).get(META_ID)
             report.warnings.append(f"{doc_id}: its text is already in the project as example {example['id']} (metadata id {meta_id!r}); not uploaded again")
+        if example is None and limit is not None and len(report.uploaded) >= limit:
+            report.deferred.append(doc_id)
+            if progress:
+                progress(done, len(ids))
+            continue
         if example is None:
             example = api.create_example(found["id"], document.text, {META_ID: doc_id})
             by_text[document.text] = example

@@ -91,35 +91,3 @@ def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str
     if not wheels:
         raise errors.VndiploError("spacy package wrote no wheel", result.stdout[-2000:], "Check that the `build` package can be installed.")
     return wheels[-1]
-
-
-def committee_disagreement(predictions: list[list[AnnotatedDoc]]) -> dict[str, float]:
-    """Per document: 1 − mean pairwise strict span F1 between the committee's predictions.
-
-    0 means every member found the same spans; 1 means no two agree on any.
-    Query-by-committee: documents the cross-validation models disagree on
-    are those a new annotation teaches the most.
-    """
-    from itertools import combinations
-
-    from .evaluate import score
-
-    if len(predictions) < 2:
-        raise errors.VndiploError("A committee needs at least two models", "", "Train cross-validation models first: vndiplo crossval annotations/gold/ --folds 5")
-    by_member = [{doc.id: doc for doc in member} for member in predictions]
-    disagreement = {}
-    for doc_id in by_member[0]:
-        f1s = []
-        for first, second in combinations(by_member, 2):
-            a, b = first[doc_id], second[doc_id]
-            f1s.append(1.0 if not a.spans and not b.spans else score([a], [b]).micro.f1)
-        disagreement[doc_id] = 1.0 - sum(f1s) / len(f1s)
-    return disagreement
-
-
-def uncertainty_order(docs: list[AnnotatedDoc], model_paths: list[Path]) -> list[str]:
-    """Document ids, most disputed first (ties keep corpus order)."""
-    members = [predict(load(path), docs) for path in model_paths]
-    disagreement = committee_disagreement(members)
-    position = {doc.id: i for i, doc in enumerate(docs)}
-    return sorted(disagreement, key=lambda doc_id: (-disagreement[doc_id], position[doc_id]))

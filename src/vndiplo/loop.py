@@ -1,0 +1,288 @@
+"""Model in the loop: which documents to annotate next, and what pre-annotation saves.
+
+Two questions decide whether a model helps annotators:
+
+* **Order** (query by committee): the cross-validation models of the current
+  gold each label a new document; where they disagree, the model is unsure and
+  a human decision teaches it most. `uncertainty_order` ranks documents by
+  that disagreement; `doccano push --order uncertain` uploads them in this
+  order, and Doccano shows documents in upload order.
+* **Yield**: of the spans a model suggests (`doccano push --pre-annotations`),
+  how many does the final gold keep unchanged? Those are clicks saved.
+
+`loop_study` measures both on annotated text the committee never saw, so that
+the README's figures come from one command (`vndiplo loop-study`).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+from . import errors
+from .annotations import AnnotatedDoc
+from .labels import LabelSet, load_labels
+
+DEFAULT_COMMITTEE_DIR = Path("training/crossval/models")
+ORDERS = ("corpus", "uncertain", "random")
+
+
+def committee_paths(folder: Path = DEFAULT_COMMITTEE_DIR) -> list[Path]:
+    """The fold models `vndiplo crossval` left in `folder` (learning-curve models excluded)."""
+    paths = sorted(
+        path / "model-last"
+        for path in folder.glob("fold-*")
+        if re.fullmatch(r"fold-\d+", path.name) and (path / "model-last" / "config.cfg").exists()
+    )
+    if len(paths) < 2:
+        raise errors.VndiploError(
+            f"No committee of cross-validation models in {folder}",
+            f"found {len(paths)} fold model(s); a committee needs at least two",
+            "Train them first: vndiplo crossval annotations/gold/ --folds 5 (or pass --committee MODEL several times).",
+        )
+    return paths
+
+
+def committee_disagreement(predictions: list[list[AnnotatedDoc]]) -> dict[str, float]:
+    """Per document: 1 − mean pairwise strict span F1 between the committee's predictions.
+
+    0 means every member found the same spans; 1 means no two agree on any.
+    """
+    from .evaluate import score
+
+    if len(predictions) < 2:
+        raise errors.VndiploError("A committee needs at least two models", "", "Train cross-validation models first: vndiplo crossval annotations/gold/ --folds 5")
+    by_member = [{doc.id: doc for doc in member} for member in predictions]
+    disagreement = {}
+    for doc_id in by_member[0]:
+        f1s = []
+        for first, second in combinations(by_member, 2):
+            a, b = first[doc_id], second[doc_id]
+            f1s.append(1.0 if not a.spans and not b.spans else score([a], [b]).micro.f1)
+        disagreement[doc_id] = 1.0 - statistics.fmean(f1s)
+    return disagreement
+
+
+def rank_by(disagreement: dict[str, float], docs: list[AnnotatedDoc]) -> list[str]:
+    """Document ids, most disputed first; ties keep corpus order."""
+    position = {doc.id: i for i, doc in enumerate(docs)}
+    return sorted(position, key=lambda doc_id: (-disagreement[doc_id], position[doc_id]))
+
+
+def committee_predictions(docs: list[AnnotatedDoc], model_paths: list[Path], progress=None) -> list[list[AnnotatedDoc]]:
+    from .model import load, predict
+
+    """Each model's spans on `docs`; `progress(done, total)` after each model."""
+    members = []
+    for path in model_paths:
+        members.append(predict(load(path), docs))
+        if progress:
+            progress(len(members), len(model_paths))
+    return members
+
+
+def uncertainty_order(docs: list[AnnotatedDoc], model_paths: list[Path], progress=None) -> tuple[list[str], dict[str, float]]:
+    """Ids most disputed by the committee first, and each document's disagreement."""
+    disagreement = committee_disagreement(committee_predictions(docs, model_paths, progress))
+    return rank_by(disagreement, docs), disagreement
+
+
+def random_order(ids: list[str], seed: int) -> list[str]:
+    shuffled = list(ids)
+    random.Random(seed).shuffle(shuffled)
+    return shuffled
+
+
+# --- measuring the loop on gold the models never saw ------------------------------------------------
+
+
+@dataclass
+class LabelYield:
+    suggested: int
+    kept: int
+    gold: int
+
+    @property
+    def share_kept(self) -> float:
+        """Precision: suggested spans the final gold keeps with label and both offsets."""
+        return self.kept / self.suggested if self.suggested else 0.0
+
+    @property
+    def share_of_gold(self) -> float:
+        """Recall: gold spans that were already there as suggestions."""
+        return self.kept / self.gold if self.gold else 0.0
+
+
+def preannotation_yield(gold: list[AnnotatedDoc], suggestions: list[AnnotatedDoc], labels: LabelSet | None = None) -> dict[str, LabelYield]:
+    """Per label and overall ("micro"): how many suggested spans survive into gold unchanged."""
+    from .evaluate import score
+
+    labels = labels or load_labels()
+    scores = score(gold, suggestions, labels)
+    out = {name: LabelYield(prf.tp + prf.fp, prf.tp, prf.tp + prf.fn) for name, prf in scores.per_label.items()}
+    out["micro"] = LabelYield(scores.micro.tp + scores.micro.fp, scores.micro.tp, scores.micro.tp + scores.micro.fn)
+    return out
+
+
+@dataclass
+class OrderingStudy:
+    """Uncertain order versus random order on documents with known gold."""
+
+    uncertain: list[str]
+    random: list[str]
+    disagreement: dict[str, float]
+    error: dict[str, float]  # 1 − mean strict F1 of the committee members against gold
+    batch: int
+
+    def first(self, order: list[str]) -> list[str]:
+        return order[: self.batch]
+
+    @property
+    def overlap(self) -> int:
+        return len(set(self.first(self.uncertain)) & set(self.first(self.random)))
+
+    @property
+    def expected_random_overlap(self) -> float:
+        """Mean overlap of a random batch with any fixed batch of the same size: k²/n."""
+        return self.batch * self.batch / len(self.uncertain)
+
+    def mean_error(self, ids: list[str]) -> float:
+        return statistics.fmean(self.error[i] for i in ids)
+
+    @property
+    def spearman(self) -> float | None:
+        """Rank correlation of committee disagreement with the committee's real error (None if either is constant)."""
+        from scipy.stats import spearmanr
+
+        disagreement = [self.disagreement[i] for i in self.uncertain]
+        error = [self.error[i] for i in self.uncertain]
+        if len(set(disagreement)) < 2 or len(set(error)) < 2:
+            return None
+        return float(spearmanr(disagreement, error).statistic)
+
+
+def ordering_study(gold: list[AnnotatedDoc], members: list[list[AnnotatedDoc]], *, batch: int, seed: int) -> OrderingStudy:
+    from .evaluate import score
+
+    by_id = {doc.id: doc for doc in gold}
+    disagreement = committee_disagreement(members)
+    error = {doc_id: 1.0 - statistics.fmean(score([doc], member).micro.f1 for member in members) for doc_id, doc in by_id.items()}
+    ids = [doc.id for doc in gold]
+    return OrderingStudy(rank_by(disagreement, gold), random_order(ids, seed), disagreement, error, min(batch, len(ids)))
+
+
+@dataclass
+class LoopStudy:
+    committee_size: int
+    pool_documents: int
+    yields: dict[str, LabelYield]
+    ordering: OrderingStudy
+
+    def to_dict(self) -> dict:
+        o = self.ordering
+        return {
+            "committee_size": self.committee_size,
+            "pool_documents": self.pool_documents,
+            "preannotation_yield": {
+                name: {"suggested": y.suggested, "kept": y.kept, "gold": y.gold, "share_kept": y.share_kept, "share_of_gold": y.share_of_gold}
+                for name, y in self.yields.items()
+            },
+            "ordering": {
+                "batch": o.batch,
+                "uncertain_order": o.uncertain,
+                "random_order": o.random,
+                "disagreement": o.disagreement,
+                "committee_error": o.error,
+                "overlap_of_first_batch": o.overlap,
+                "expected_overlap_of_a_random_batch": o.expected_random_overlap,
+                "committee_error_first_batch": {"uncertain": o.mean_error(o.first(o.uncertain)), "random": o.mean_error(o.first(o.random)), "all": o.mean_error(o.uncertain)},
+                "spearman_disagreement_vs_error": o.spearman,
+            },
+        }
+
+
+def loop_study(
+    known: list[AnnotatedDoc],
+    pool: list[AnnotatedDoc],
+    *,
+    config: Path,
+    work_dir: Path,
+    batch: int = 5,
+    seed: int = 0,
+    overrides: dict | None = None,
+    progress=None,
+) -> LoopStudy:
+    """Replay one round of the loop: gold `known` so far, gold `pool` still to annotate.
+
+    A committee of leave-one-document-out models of `known` ranks the pool;
+    a model trained on all of `known` pre-annotates it. The pool's gold then
+    tells how good the ranking and the suggestions were.
+    """
+    from .model import load, predict
+    from .train import train_model
+
+    if len(known) < 2 or not pool:
+        raise errors.VndiploError("The loop study needs at least two known documents and a pool", f"known {len(known)}, pool {len(pool)}", "Pass the seed gold and the extra gold.")
+    member_paths = []
+    for index, held_out in enumerate(known):
+        members = [doc for doc in known if doc.id != held_out.id]
+        output = work_dir / f"member-{index}"
+        train_model(members, [held_out], output, config=config, overrides=overrides, quiet=True)
+        member_paths.append(output / "model-last")
+        if progress:
+            progress(f"committee member {index + 1}/{len(known)} trained")
+    full = work_dir / "all-known"
+    train_model(known, known[:1], full, config=config, overrides=overrides, quiet=True)
+    if progress:
+        progress("pre-annotation model trained")
+    unlabelled = [AnnotatedDoc(doc.id, doc.text, []) for doc in pool]
+    suggestions = predict(load(full / "model-last"), unlabelled)
+    members = committee_predictions(unlabelled, member_paths)
+    return LoopStudy(len(member_paths), len(pool), preannotation_yield(pool, suggestions), ordering_study(pool, members, batch=batch, seed=seed))
+
+
+def loop_markdown(study: LoopStudy, labels: LabelSet | None = None) -> str:
+    labels = labels or load_labels()
+    o = study.ordering
+    lines = [
+        "# Model in the loop, replayed on gold",
+        "",
+        f"A committee of {study.committee_size} leave-one-out models of the known gold ranks {study.pool_documents} pool documents;",
+        "a model trained on all known gold pre-annotates them. The pool's gold scores both.",
+        "",
+        "## Pre-annotation yield",
+        "",
+        "| label | suggested | kept unchanged | share kept | gold spans | share of gold pre-filled |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in [*labels.names, "micro"]:
+        y = study.yields.get(name)
+        if y is None:
+            continue
+        label = "**all**" if name == "micro" else name
+        lines.append(f"| {label} | {y.suggested} | {y.kept} | {y.share_kept:.3f} | {y.gold} | {y.share_of_gold:.3f} |")
+    first_u, first_r = o.first(o.uncertain), o.first(o.random)
+    lines += [
+        "",
+        f"## Order: first {o.batch} documents",
+        "",
+        "| order | documents | committee error (1 − F1) |",
+        "|---|---|---|",
+        f"| uncertain | {', '.join(first_u)} | {o.mean_error(first_u):.3f} |",
+        f"| random (seeded) | {', '.join(first_r)} | {o.mean_error(first_r):.3f} |",
+        f"| whole pool (= expected random batch) | {len(o.uncertain)} documents | {o.mean_error(o.uncertain):.3f} |",
+        "",
+        f"Overlap of the two first batches: {o.overlap} of {o.batch} (a random batch shares {o.expected_random_overlap:.1f} on average).",
+        "Spearman correlation of committee disagreement with the committee's real error over the pool: "
+        + ("undefined (constant)" if o.spearman is None else f"{o.spearman:.2f}") + ".",
+        "",
+        "| document | disagreement | committee error |",
+        "|---|---|---|",
+        *(f"| {doc_id} | {o.disagreement[doc_id]:.3f} | {o.error[doc_id]:.3f} |" for doc_id in o.uncertain),
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+import shutil
+
+import pytest
+
+from vndiplo.annotations import AnnotatedDoc, Span
+from vndiplo.errors import VndiploError
+from vndiplo.loop import (
+    committee_disagreement,
+    committee_paths,
+    ordering_study,
+    preannotation_yield,
+    random_order,
+    rank_by,
+    uncertainty_order,
+)
+
+TEXT = "Nga và Mỹ"
+
+
+def doc(doc_id: str, *spans: tuple[int, int, str]) -> AnnotatedDoc:
+    return AnnotatedDoc(doc_id, TEXT, [Span(*s) for s in spans])
+
+
+def test_committee_disagreement_ranks_disputed_documents_first():
+    calm = [doc("calm", (0, 3, "GPE")) for _ in range(3)]
+    disputed = [doc("disputed", (0, 3, "GPE")), doc("disputed", (0, 3, "ORG")), doc("disputed", (7, 9, "GPE"))]
+    result = committee_disagreement([[c, d] for c, d in zip(calm, disputed)])
+    assert result["calm"] == 0.0 and result["disputed"] == 1.0
+    assert rank_by(result, [calm[0], disputed[0]]) == ["disputed", "calm"]
+
+
+def test_ties_keep_corpus_order():
+    docs = [doc("b"), doc("a"), doc("c")]
+    assert rank_by({"a": 0.5, "b": 0.5, "c": 0.9}, docs) == ["c", "b", "a"]
+
+
+def test_committee_of_one_is_refused():
+    with pytest.raises(VndiploError, match="at least two"):
+        committee_disagreement([[]])
+
+
+def test_random_order_is_a_seeded_permutation():
+    ids = [f"d{i}" for i in range(20)]
+    first = random_order(ids, seed=3)
+    assert sorted(first) == sorted(ids) and first == random_order(ids, seed=3) and first != random_order(ids, seed=4)
+
+
+def test_preannotation_yield_counts_spans_kept_unchanged_per_label():
+    gold = [doc("d", (0, 3, "GPE"), (7, 9, "GPE"))]
+    suggestions = [doc("d", (0, 3, "GPE"), (7, 9, "ORG"), (4, 6, "PER"))]
+    result = preannotation_yield(gold, suggestions)
+    assert (result["GPE"].suggested, result["GPE"].kept, result["GPE"].gold) == (1, 1, 2)
+    assert result["ORG"].share_kept == 0.0 and result["PER"].suggested == 1
+    assert (result["micro"].suggested, result["micro"].kept) == (3, 1)
+    assert result["micro"].share_kept == pytest.approx(1 / 3) and result["micro"].share_of_gold == pytest.approx(1 / 2)
+
+
+def test_ordering_study_puts_the_disputed_documents_first_and_measures_their_error():
+    gold = [doc(f"d{i}", (0, 3, "GPE")) for i in range(4)]
+    # Members agree on d0–d2 (and are right); on d3 they disagree and are wrong.
+    members = [[doc(f"d{i}", (0, 3, "GPE")) for i in range(3)] + [doc("d3", (7, 9, label))] for label in ("GPE", "ORG")]
+    study = ordering_study(gold, members, batch=1, seed=0)
+    assert study.uncertain[0] == "d3"
+    assert study.error["d3"] == 1.0 and study.error["d0"] == 0.0
+    assert study.mean_error(study.first(study.uncertain)) == 1.0
+    assert study.expected_random_overlap == pytest.approx(0.25)
+
+
+def test_committee_paths_need_fold_models(tmp_path):
+    with pytest.raises(VndiploError, match="vndiplo crossval"):
+        committee_paths(tmp_path)
+
+
+def test_committee_paths_skip_learning_curve_models(tmp_path, tiny_model):
+    for name in ("fold-0", "fold-1", "fold-0-n5"):
+        shutil.copytree(tiny_model, tmp_path / name / "model-last")
+    assert [p.parent.name for p in committee_paths(tmp_path)] == ["fold-0", "fold-1"]
+
+
+def test_uncertainty_order_with_real_models_returns_every_document(tiny_model, tiny_gold):
+    docs = [AnnotatedDoc(d.id, d.text, []) for d in tiny_gold]
+    order, disagreement = uncertainty_order(docs, [tiny_model, tiny_model])
+    assert sorted(order) == sorted(d.id for d in docs)
+    assert all(value == 0.0 for value in disagreement.values())  # identical members never disagree
+
+
+def test_loop_study_command_writes_yield_and_order_reports(tmp_path, tiny_gold):
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from vndiplo.annotations import write_annotations
+    from vndiplo.cli import app
+
+    write_annotations(tiny_gold[:3], tmp_path / "known.jsonl")
+    write_annotations(tiny_gold[3:], tmp_path / "pool.jsonl")
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner.cfg"
+    result = CliRunner().invoke(app, [
+        "loop-study", str(tmp_path / "known.jsonl"), str(tmp_path / "pool.jsonl"),
+        "--output", str(tmp_path / "loop"), "--config", str(config), "--max-steps", "10", "--batch", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    study = json.loads((tmp_path / "loop" / "loop.json").read_text(encoding="utf-8"))
+    assert study["committee_size"] == 3 and study["pool_documents"] == 2
+    assert sorted(study["ordering"]["uncertain_order"]) == ["doc3", "doc4"]
+    gold_spans = sum(len(doc.spans) for doc in tiny_gold[3:])
+    assert study["preannotation_yield"]["micro"]["gold"] == gold_spans
+    assert "Pre-annotation yield" in (tmp_path / "loop" / "report.md").read_text(encoding="utf-8")
