@@ -121,8 +121,10 @@ def test_cross_validation_scores_every_system_on_the_same_folds(tmp_path, tiny_g
     summary = result.summary(gold=tiny_gold, sources=sources)
     assert set(summary["systems"]) == {"model", "gazetteer", "rules"}
     assert set(summary["by_source"]) == {"news", "wiki"}
+    news_gold = sum(1 for i, doc in enumerate(tiny_gold) if i % 2 for span in doc.spans if span.label == "PER")
+    assert summary["by_source"]["news"]["model_per_label"]["PER"][1] == news_gold
     assert [p["fraction"] for p in summary["learning_curve"]] == [0.5, 1.0]
     report = crossval_markdown(summary, title="t")
-    assert "± " in report and "by source" in report
+    assert "± " in report and "by source" in report and "F1 per label by source" in report
     plot_learning_curve(summary, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -336,7 +336,10 @@ class CrossValidation:
             subset = [doc for doc in gold if sources.get(doc.id, "unknown") == source]
             out[source] = {"documents": len(subset)}
             for system, predictions in self.predictions.items():
-                out[source][system] = score(subset, predictions).micro.f1
+                scores = score(subset, predictions)
+                out[source][system] = scores.micro.f1
+                if system == "model":
+                    out[source]["model_per_label"] = {name: [prf.f1, prf.tp + prf.fn] for name, prf in scores.per_label.items()}
         return out
 
     def summary(self, labels: LabelSet | None = None, gold: list[AnnotatedDoc] | None = None, sources: dict[str, str] | None = None) -> dict:
@@ -478,6 +481,13 @@ def crossval_markdown(summary: dict, *, title: str, labels: LabelSet | None = No
         lines += ["| source | documents | " + " | ".join(fine_present) + " |", "|---|---|" + "---|" * len(fine_present)]
         for source, row in summary["by_source"].items():
             lines.append(f"| {source} | {row['documents']} | " + " | ".join(f"{row[name]:.3f}" for name in fine_present) + " |")
+        sources = [source for source, row in summary["by_source"].items() if "model_per_label" in row]
+        if sources:
+            lines += ["", "Model F1 per label by source (gold mentions in brackets):", ""]
+            lines += ["| label | " + " | ".join(sources) + " |", "|---|" + "---|" * len(sources)]
+            for name in labels.names:
+                cells = [summary["by_source"][source]["model_per_label"][name] for source in sources]
+                lines.append(f"| {name} | " + " | ".join(f"{f1:.3f} ({gold})" for f1, gold in cells) + " |")
     if summary["learning_curve"]:
         lines += ["", "Learning curve (share of each fold's training documents → held-out micro-F1):", "", "| share | documents (mean) | micro-F1 |", "|---|---|---|"]
         lines += [f"| {p['fraction']:.0%} | {p['documents']} | {fmt(p['micro_f1'])} |" for p in summary["learning_curve"]]
