@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 GOLD := annotations/gold
 CORPORA := --corpus corpus/docs.jsonl --corpus corpus/extra.jsonl
 
-.PHONY: all install ingest dataset train evaluate crossval loop test clean
+.PHONY: all install ingest dataset train evaluate crossval loop benchmark test clean
 
 all: evaluate
 
@@ -33,13 +33,23 @@ train: dataset
 evaluate: train
 	$(BIN)/vndiplo evaluate training/model-best corpus/test.spacy --output training/evaluation
 
-# Slow (about 10 trainings per fold with the learning curve): the README's cross-validated figures.
+# Slow (4 trainings per fold with the learning curve): the README's cross-validated figures, copied to reports/.
 crossval: dataset
 	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --output training/crossval
+	mkdir -p reports/crossval
+	cp training/crossval/report.md training/crossval/crossval.json training/crossval/learning_curve.png reports/crossval/
 
 # Model in the loop replayed on gold: seed models pre-annotate and rank the extra corpus (README figures).
 loop: install
 	$(BIN)/vndiplo loop-study annotations/gold/seeds.jsonl annotations/gold/extra.jsonl --output training/loop
+	mkdir -p reports/loop
+	cp training/loop/report.md training/loop/loop.json reports/loop/
+
+# Words per second and peak memory of the trained pipeline against underthesea.
+benchmark: train
+	$(BIN)/vndiplo benchmark training/model-best --output training/benchmark.json
+	mkdir -p reports
+	cp training/benchmark.json reports/benchmark.json
 
 test: install
 	$(BIN)/python -m pytest -ra

@@ -119,7 +119,7 @@ def test_cross_validation_scores_every_system_on_the_same_folds(tmp_path, tiny_g
     assert all(len(runs) == 2 for runs in result.fold_scores.values())
     sources = {doc.id: ("news" if i % 2 else "wiki") for i, doc in enumerate(tiny_gold)}
     summary = result.summary(gold=tiny_gold, sources=sources)
-    assert set(summary["systems"]) == {"model", "gazetteer", "rules"}
+    assert set(summary["systems"]) == {"model", "gazetteer", "rules", "model+rules"}
     assert set(summary["by_source"]) == {"news", "wiki"}
     news_gold = sum(1 for i, doc in enumerate(tiny_gold) if i % 2 for span in doc.spans if span.label == "PER")
     assert summary["by_source"]["news"]["model_per_label"]["PER"][1] == news_gold
@@ -128,3 +128,11 @@ def test_cross_validation_scores_every_system_on_the_same_folds(tmp_path, tiny_g
     assert "± " in report and "by source" in report and "F1 per label by source" in report
     plot_learning_curve(summary, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fill_gaps_adds_only_spans_that_overlap_nothing():
+    from vndiplo.evaluate import fill_gaps
+
+    model = [Span(0, 3, "GPE")]
+    rules = [Span(0, 9, "ORG"), Span(12, 16, "DATE")]
+    assert fill_gaps(model, rules) == [Span(0, 3, "GPE"), Span(12, 16, "DATE")]
