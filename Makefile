@@ -33,11 +33,14 @@ train: dataset
 evaluate: train
 	$(BIN)/vndiplo evaluate training/model-best corpus/test.spacy --output training/evaluation
 
-# Slow (4 trainings per fold with the learning curve): the README's cross-validated figures, copied to reports/.
+# Slow (4 trainings per fold with the learning curve, then the seeds alone): the README's
+# cross-validated figures, copied to reports/.
 crossval: dataset
 	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --output training/crossval
-	mkdir -p reports/crossval
+	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl --folds 5 --no-curve --output training/crossval-seeds
+	mkdir -p reports/crossval reports/crossval-seeds
 	cp training/crossval/report.md training/crossval/crossval.json training/crossval/learning_curve.png reports/crossval/
+	cp training/crossval-seeds/report.md training/crossval-seeds/crossval.json reports/crossval-seeds/
 
 # Model in the loop replayed on gold: seed models pre-annotate and rank the extra corpus (README figures).
 loop: install

@@ -331,3 +331,12 @@ def test_pull_from_a_server_that_is_down_is_one_clear_error(tmp_path):
 def test_stop_without_a_running_server_says_so(tmp_path):
     result = runner.invoke(app, ["doccano", "stop", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0 and "No Doccano server" in result.output
+
+
+def test_push_with_an_unknown_order_names_the_choices(tmp_path):
+    env = {"DOCCANO_URL": f"http://127.0.0.1:{free_port()}", "DOCCANO_USERNAME": "admin", "DOCCANO_PASSWORD": "x"}
+    corpus_file = tmp_path / "docs.jsonl"
+    write_corpus([make_document("d", "Nga", source="t", path="d")[0]], corpus_file)
+    result = runner.invoke(app, ["doccano", "push", str(corpus_file), "--project", "p", "--order", "newest"], env=env)
+    assert result.exit_code == 1
+    assert "Unknown --order 'newest'" in result.output and "corpus, uncertain, random" in result.output
