@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 GOLD := annotations/gold
 CORPORA := --corpus corpus/docs.jsonl --corpus corpus/extra.jsonl
+# Trainings at the same time in crossval and loop-study (one core each).
+JOBS ?= 2
 
 .PHONY: all install ingest dataset train evaluate crossval loop benchmark test clean
 
@@ -36,15 +38,15 @@ evaluate: train
 # Slow (4 trainings per fold with the learning curve, then the seeds alone): the README's
 # cross-validated figures, copied to reports/.
 crossval: dataset
-	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --output training/crossval
-	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl --folds 5 --no-curve --output training/crossval-seeds
+	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --jobs $(JOBS) --output training/crossval
+	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl --folds 5 --no-curve --jobs $(JOBS) --output training/crossval-seeds
 	mkdir -p reports/crossval reports/crossval-seeds
 	cp training/crossval/report.md training/crossval/crossval.json training/crossval/learning_curve.png reports/crossval/
 	cp training/crossval-seeds/report.md training/crossval-seeds/crossval.json reports/crossval-seeds/
 
 # Model in the loop replayed on gold: seed models pre-annotate and rank the extra corpus (README figures).
 loop: install
-	$(BIN)/vndiplo loop-study annotations/gold/seeds.jsonl annotations/gold/extra.jsonl --output training/loop
+	$(BIN)/vndiplo loop-study annotations/gold/seeds.jsonl annotations/gold/extra.jsonl --jobs $(JOBS) --output training/loop
 	mkdir -p reports/loop
 	cp training/loop/report.md training/loop/loop.json reports/loop/
 

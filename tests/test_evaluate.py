@@ -136,3 +136,20 @@ def test_fill_gaps_adds_only_spans_that_overlap_nothing():
     model = [Span(0, 3, "GPE")]
     rules = [Span(0, 9, "ORG"), Span(12, 16, "DATE")]
     assert fill_gaps(model, rules) == [Span(0, 3, "GPE"), Span(12, 16, "DATE")]
+
+
+def test_parallel_cross_validation_trains_the_same_models(tmp_path, tiny_gold):
+    from pathlib import Path
+
+    from vndiplo.evaluate import cross_validate
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner.cfg"
+    settings = {"training.max_steps": 10, "training.eval_frequency": 10, "system.seed": 3}
+    runs = [
+        cross_validate(tiny_gold, folds=2, seed=0, config=config, work_dir=tmp_path / str(n), overrides=settings, baselines=(), processes=n)
+        for n in (1, 2)
+    ]
+    for fold in range(2):
+        weights = [(tmp_path / str(n) / f"fold-{fold}" / "model-last" / "ner" / "model").read_bytes() for n in (1, 2)]
+        assert weights[0] == weights[1]
+    assert [s.micro.f1 for s in runs[0].fold_scores["model"]] == [s.micro.f1 for s in runs[1].fold_scores["model"]]

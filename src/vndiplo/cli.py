@@ -8,6 +8,7 @@ those become a red title, the detail, the next step and exit code 1.
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -61,6 +62,26 @@ def good(message: str) -> None:
 
 def warn(message: str) -> None:
     typer.secho(f"⚠ {message}", fg=typer.colors.YELLOW)
+
+
+class ProgressBar:
+    """A tqdm progress bar on stderr, created when the total is known; pass it as `progress(done, total)`."""
+
+    def __init__(self, description: str, unit: str = "doc") -> None:
+        self.description = description
+        self.unit = unit
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.description, unit=self.unit, file=sys.stderr, leave=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 @app.command("ingest")
@@ -300,6 +321,7 @@ def crossval_cli(
     curve: bool = typer.Option(True, "--curve/--no-curve", help="Also train on 25/50/75% of each fold's training documents."),
     underthesea: bool = typer.Option(True, "--underthesea/--no-underthesea", help="Score underthesea's NER on the coarse labels."),
     corpus: List[Path] = typer.Option([Path("corpus/docs.jsonl"), Path("corpus/extra.jsonl")], "--corpus", help="Corpus JSONL(s) giving each document its source, for scores by source."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Trainings run at the same time (one CPU core each)."),
 ):
     """Document-level K-fold cross-validation with mean ± std per label, baselines and a learning curve."""
     import json as _json
@@ -312,10 +334,14 @@ def crossval_cli(
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
     baselines = ("gazetteer", "rules", "underthesea") if underthesea else ("gazetteer", "rules")
-    result = cross_validate(
-        docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
-        curve_fractions=(0.25, 0.5, 0.75, 1.0) if curve else (), baselines=baselines, progress=info,
-    )
+    bar = ProgressBar("training", unit="model")
+    try:
+        result = cross_validate(
+            docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
+            curve_fractions=(0.25, 0.5, 0.75, 1.0) if curve else (), baselines=baselines, processes=jobs, progress=bar,
+        )
+    finally:
+        bar.close()
     from .corpus import atomic_write_text, read_corpus
 
     sources = {doc_id: doc.source for path in corpus if path.exists() for doc_id, doc in read_corpus(path).items()}
@@ -340,6 +366,7 @@ def loop_study_cli(
     batch: int = typer.Option(5, "--batch", "-b", min=1, help="Size of the first annotation batch compared between orders."),
     seed: int = typer.Option(0, "--seed", help="Seed of training and of the random order."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override training.max_steps for every model."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Trainings run at the same time (one CPU core each)."),
 ):
     """Replay one round of model-in-the-loop annotation on gold: pre-annotation yield and uncertain vs random order."""
     import json as _json
@@ -351,10 +378,14 @@ def loop_study_cli(
     overrides = {"system.seed": seed}
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
-    study = loop_study(
-        read_annotations(known), read_annotations(pool), config=config, work_dir=output / "models",
-        batch=batch, seed=seed, overrides=overrides, progress=info,
-    )
+    bar = ProgressBar("training", unit="model")
+    try:
+        study = loop_study(
+            read_annotations(known), read_annotations(pool), config=config, work_dir=output / "models",
+            batch=batch, seed=seed, overrides=overrides, processes=jobs, progress=bar,
+        )
+    finally:
+        bar.close()
     output.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output / "loop.json", _json.dumps(study.to_dict(), ensure_ascii=False, indent=2) + "\n")
     report = loop_markdown(study)

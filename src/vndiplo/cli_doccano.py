@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import List, Optional
 from urllib.parse import urlparse
 
 import typer
 
-from .cli import good, info, reports_errors, warn
+from .cli import ProgressBar, good, info, reports_errors, warn
 
 doccano_app = typer.Typer(
     no_args_is_help=True,
@@ -114,26 +113,6 @@ def stop_cli(
     good(f"Stopped Doccano at {stopped.url}")
 
 
-class _Bar:
-    """A tqdm progress bar on stderr, created when the total is known."""
-
-    def __init__(self, description: str, unit: str = "doc") -> None:
-        self.description = description
-        self.unit = unit
-        self.bar = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=self.description, unit=self.unit, file=sys.stderr, leave=True)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _upload_order(documents: dict, order: str, committee: Optional[List[Path]], seed: int) -> list[str]:
     """Document ids in the requested upload order; prints the committee's ranking."""
     from .errors import VndiploError
@@ -152,7 +131,7 @@ def _upload_order(documents: dict, order: str, committee: Optional[List[Path]], 
     if len(paths) < 2:
         raise VndiploError("A committee needs at least two models", f"got {len(paths)}", "Pass --committee MODEL at least twice.")
     docs = [AnnotatedDoc(doc_id, doc.text, []) for doc_id, doc in documents.items()]
-    bar = _Bar("committee", unit="model")
+    bar = ProgressBar("committee", unit="model")
     try:
         ranked, disagreement = uncertainty_order(docs, paths, progress=bar)
     finally:
@@ -203,7 +182,7 @@ def push_cli(
     documents = read_corpus(corpus)
     upload_order = _upload_order(documents, order, committee, seed)
     suggestions, trimmed = read_pre_annotations(pre_annotations, documents) if pre_annotations else (None, [])
-    bar = _Bar("upload")
+    bar = ProgressBar("upload")
     try:
         report = push(creds, documents, project, order=upload_order, limit=limit, pre_annotations=suggestions, guideline=load_guidelines(guidelines), progress=bar)
     finally:

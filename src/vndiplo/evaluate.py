@@ -368,6 +368,34 @@ class CrossValidation:
         return out
 
 
+def _train_job(job: tuple) -> Path:
+    """One training of a cross-validation run; a top-level function so worker processes can run it."""
+    from .train import train_model
+
+    train_docs, dev_docs, output, config, overrides = job
+    train_model(train_docs, dev_docs, output, config=config, overrides=overrides, quiet=True)
+    return output
+
+
+def train_all(jobs: list[tuple], *, processes: int = 1, progress=None) -> None:
+    """Run training jobs, `processes` at a time (each spaCy training keeps about one core busy)."""
+    if processes <= 1:
+        for done, job in enumerate(jobs, start=1):
+            _train_job(job)
+            if progress:
+                progress(done, len(jobs))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_train_job, job) for job in jobs]
+        for done, future in enumerate(as_completed(futures), start=1):
+            future.result()
+            if progress:
+                progress(done, len(jobs))
+
+
 def cross_validate(
     docs: list[AnnotatedDoc],
     *,
@@ -378,33 +406,46 @@ def cross_validate(
     overrides: dict | None = None,
     curve_fractions: tuple[float, ...] = (),
     baselines: tuple[str, ...] = ("gazetteer", "rules", "underthesea"),
+    processes: int = 1,
     progress=None,
 ) -> CrossValidation:
     """Train and score one model per document fold; baselines scored on the same folds.
 
     The gazetteer baseline is built from each fold's training part only. The
-    learning curve retrains on the first n training documents of each fold.
+    learning curve retrains on the first n training documents of each fold
+    (shuffled with the seed). All trainings are planned first and run
+    `processes` at a time; scoring follows. `progress(done, total)` counts trainings.
     """
     import random
 
+    import spacy
+
     from .dataset import fold_documents
-    from .train import train_model
 
     by_id = {doc.id: doc for doc in docs}
     fold_ids = fold_documents(docs, folds=folds, seed=seed)
+    jobs, plan = [], []
+    for index, test_ids in enumerate(fold_ids):
+        train_docs = [doc for doc in docs if doc.id not in set(test_ids)]
+        # model-last is scored, so the dev set only feeds spaCy's progress table: keep it small.
+        jobs.append((train_docs, train_docs[:2], work_dir / f"fold-{index}", config, overrides))
+        shuffled = train_docs[:]
+        random.Random(seed + index).shuffle(shuffled)
+        sizes = {}
+        for fraction in curve_fractions:
+            size = max(1, round(len(train_docs) * fraction))
+            sizes[fraction] = size
+            if size < len(train_docs):
+                jobs.append((shuffled[:size], shuffled[:1], work_dir / f"fold-{index}-n{size}", config, overrides))
+        plan.append((test_ids, train_docs, sizes))
+    train_all(jobs, processes=processes, progress=progress)
+
     systems = ("model",) + baselines + (("model+rules",) if "rules" in baselines else ())
     results = CrossValidation(fold_ids, {name: [] for name in systems})
     curve: dict[float, dict[str, list]] = {}
-    for index, test_ids in enumerate(fold_ids):
+    for index, (test_ids, train_docs, sizes) in enumerate(plan):
         test_docs = [by_id[i] for i in test_ids]
-        train_docs = [doc for doc in docs if doc.id not in set(test_ids)]
-        output = work_dir / f"fold-{index}"
-        # model-last is scored, so the dev set only feeds spaCy's progress table: keep it small.
-        train_model(train_docs, train_docs[:2], output, config=config, overrides=overrides, quiet=True)
-        import spacy
-
-        nlp = spacy.load(output / "model-last")
-        fine_systems = {"model": model_predictor(nlp)}
+        fine_systems = {"model": model_predictor(spacy.load(work_dir / f"fold-{index}" / "model-last"))}
         if "gazetteer" in baselines:
             fine_systems["gazetteer"] = gazetteer_predictor(train_docs)
         if "rules" in baselines:
@@ -417,23 +458,14 @@ def cross_validate(
             results.fold_scores[system].append(score(test_docs, predictions))
         if "underthesea" in baselines:
             results.fold_scores["underthesea"].append(score(test_docs, underthesea_predictor()(test_docs), coarse_only=True))
-        if progress:
-            progress(f"fold {index + 1}/{len(fold_ids)}: model micro-F1 {results.fold_scores['model'][-1].micro.f1:.3f}")
-        shuffled = train_docs[:]
-        random.Random(seed + index).shuffle(shuffled)
-        for fraction in curve_fractions:
-            size = max(1, round(len(train_docs) * fraction))
+        for fraction, size in sizes.items():
             point = curve.setdefault(fraction, {"sizes": [], "f1": []})
             point["sizes"].append(size)
             if size >= len(train_docs):
                 point["f1"].append(results.fold_scores["model"][-1].micro.f1)
                 continue
-            subset_dir = work_dir / f"fold-{index}-n{size}"
-            train_model(shuffled[:size], shuffled[:1], subset_dir, config=config, overrides=overrides, quiet=True)
-            subset_nlp = spacy.load(subset_dir / "model-last")
+            subset_nlp = spacy.load(work_dir / f"fold-{index}-n{size}" / "model-last")
             point["f1"].append(score(test_docs, model_predictor(subset_nlp)(test_docs)).micro.f1)
-            if progress:
-                progress(f"fold {index + 1}: learning curve with {size} documents done")
     results.curve = [
         {"fraction": fraction, "documents": round(statistics.fmean(point["sizes"]), 1), "f1": point["f1"]}
         for fraction, point in sorted(curve.items())

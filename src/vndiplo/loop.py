@@ -214,31 +214,29 @@ def loop_study(
     batch: int = 5,
     seed: int = 0,
     overrides: dict | None = None,
+    processes: int = 1,
     progress=None,
 ) -> LoopStudy:
     """Replay one round of the loop: gold `known` so far, gold `pool` still to annotate.
 
     A committee of leave-one-document-out models of `known` ranks the pool;
     a model trained on all of `known` pre-annotates it. The pool's gold then
-    tells how good the ranking and the suggestions were.
+    tells how good the ranking and the suggestions were. Trainings run
+    `processes` at a time; `progress(done, total)` counts them.
     """
+    from .evaluate import train_all
     from .model import load, predict
-    from .train import train_model
 
     if len(known) < 2 or not pool:
         raise errors.VndiploError("The loop study needs at least two known documents and a pool", f"known {len(known)}, pool {len(pool)}", "Pass the seed gold and the extra gold.")
-    member_paths = []
-    for index, held_out in enumerate(known):
-        members = [doc for doc in known if doc.id != held_out.id]
-        output = work_dir / f"member-{index}"
-        train_model(members, [held_out], output, config=config, overrides=overrides, quiet=True)
-        member_paths.append(output / "model-last")
-        if progress:
-            progress(f"committee member {index + 1}/{len(known)} trained")
+    jobs = [
+        ([doc for doc in known if doc.id != held_out.id], [held_out], work_dir / f"member-{index}", config, overrides)
+        for index, held_out in enumerate(known)
+    ]
     full = work_dir / "all-known"
-    train_model(known, known[:1], full, config=config, overrides=overrides, quiet=True)
-    if progress:
-        progress("pre-annotation model trained")
+    jobs.append((known, known[:1], full, config, overrides))
+    train_all(jobs, processes=processes, progress=progress)
+    member_paths = [output / "model-last" for _, _, output, _, _ in jobs[:-1]]
     unlabelled = [AnnotatedDoc(doc.id, doc.text, []) for doc in pool]
     suggestions = predict(load(full / "model-last"), unlabelled)
     members = committee_predictions(unlabelled, member_paths)
