@@ -67,3 +67,13 @@ def test_mention_swap_augmenter_adds_aligned_copies(tmp_path, tiny_gold):
     names = {doc.text[s.start:s.end] for doc in tiny_gold for s in doc.spans if s.label in ("PER", "GPE")}
     assert all(e.text in names for e in copy.ents if e.label_ in ("PER", "GPE"))
     assert examples[1].predicted.text == copy.text
+
+
+def test_mention_swap_with_a_missing_gazetteer_says_where_to_run(tmp_path):
+    import pytest
+
+    from vndiplo.errors import VndiploError
+    from vndiplo.train import create_mention_swap
+
+    with pytest.raises(VndiploError, match="project folder"):
+        create_mention_swap(str(tmp_path / "train.spacy"), level=0.5, labels=["PER"], gazetteer=str(tmp_path / "none.tsv"))

@@ -62,6 +62,8 @@ def create_mention_swap(path: str, level: float, labels: list[str], gazetteer: s
     from spacy.tokens import DocBin
     from spacy.training import Example
 
+    if gazetteer is not None and not Path(gazetteer).exists():
+        raise errors.missing_file(gazetteer, "Gazetteer of the mention-swap augmenter", "Run from the project folder, or set corpora.train.augmenter.gazetteer in the config.")
     state: dict = {}
     rng = random.Random(0)
 
