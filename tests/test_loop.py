@@ -49,10 +49,10 @@ def test_preannotation_yield_counts_spans_kept_unchanged_per_label():
     gold = [doc("d", (0, 3, "GPE"), (7, 9, "GPE"))]
     suggestions = [doc("d", (0, 3, "GPE"), (7, 9, "ORG"), (4, 6, "PER"))]
     result = preannotation_yield(gold, suggestions)
-    assert (result["GPE"].suggested, result["GPE"].kept, result["GPE"].gold) == (1, 1, 2)
-    assert result["ORG"].share_kept == 0.0 and result["PER"].suggested == 1
-    assert (result["micro"].suggested, result["micro"].kept) == (3, 1)
-    assert result["micro"].share_kept == pytest.approx(1 / 3) and result["micro"].share_of_gold == pytest.approx(1 / 2)
+    assert (result["GPE"].predicted, result["GPE"].tp, result["GPE"].gold) == (1, 1, 2)
+    assert result["ORG"].precision == 0.0 and result["PER"].predicted == 1
+    assert (result["micro"].predicted, result["micro"].tp) == (3, 1)
+    assert result["micro"].precision == pytest.approx(1 / 3) and result["micro"].recall == pytest.approx(1 / 2)
 
 
 def test_ordering_study_puts_the_disputed_documents_first_and_measures_their_error():

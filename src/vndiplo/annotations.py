@@ -250,6 +250,14 @@ class PRF:
     fn: int = 0
 
     @property
+    def predicted(self) -> int:
+        return self.tp + self.fp
+
+    @property
+    def gold(self) -> int:
+        return self.tp + self.fn
+
+    @property
     def precision(self) -> float:
         return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
 

@@ -65,7 +65,10 @@ def warn(message: str) -> None:
 
 
 class ProgressBar:
-    """A tqdm progress bar on stderr, created when the total is known; pass it as `progress(done, total)`."""
+    """A tqdm progress bar on stderr, created when the total is known; pass it as `progress(done, total)`.
+
+    Use it in a `with` block, which closes the bar however the work ends.
+    """
 
     def __init__(self, description: str, unit: str = "doc") -> None:
         self.description = description
@@ -79,7 +82,10 @@ class ProgressBar:
             self.bar = tqdm(total=total, desc=self.description, unit=self.unit, file=sys.stderr, leave=True)
         self.bar.update(done - self.bar.n)
 
-    def close(self) -> None:
+    def __enter__(self) -> "ProgressBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.close()
 
@@ -334,14 +340,11 @@ def crossval_cli(
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
     baselines = ("gazetteer", "rules", "underthesea") if underthesea else ("gazetteer", "rules")
-    bar = ProgressBar("training", unit="model")
-    try:
+    with ProgressBar("training", unit="model") as bar:
         result = cross_validate(
             docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
             curve_fractions=(0.25, 0.5, 0.75, 1.0) if curve else (), baselines=baselines, processes=jobs, progress=bar,
         )
-    finally:
-        bar.close()
     from .corpus import atomic_write_text, read_corpus
 
     sources = {doc_id: doc.source for path in corpus if path.exists() for doc_id, doc in read_corpus(path).items()}
@@ -378,14 +381,11 @@ def loop_study_cli(
     overrides = {"system.seed": seed}
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
-    bar = ProgressBar("training", unit="model")
-    try:
+    with ProgressBar("training", unit="model") as bar:
         study = loop_study(
             read_annotations(known), read_annotations(pool), config=config, work_dir=output / "models",
             batch=batch, seed=seed, overrides=overrides, processes=jobs, progress=bar,
         )
-    finally:
-        bar.close()
     output.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output / "loop.json", _json.dumps(study.to_dict(), ensure_ascii=False, indent=2) + "\n")
     report = loop_markdown(study)

@@ -54,11 +54,7 @@ def serve_cli(
     root = server_lib.default_root()
     data_dir = data_dir or root / "data"
     port = port or _default_port()
-    running = server_lib.read_state(data_dir)
-    if running is not None:
-        from .errors import doccano_already_running
-
-        raise doccano_already_running(running.url, str(running.state_file))
+    server_lib.refuse_if_running(data_dir)
     if server_lib.installed(root) is None:
         info(f"Installing Doccano {server_lib.DOCCANO_VERSION} into {root / 'venv'} (first run only: a few minutes; log in {root / 'install.log'}) …")
     installation = server_lib.ensure_installed(root)
@@ -128,14 +124,9 @@ def _upload_order(documents: dict, order: str, committee: Optional[List[Path]], 
     from .annotations import AnnotatedDoc
 
     paths = list(committee) if committee else committee_paths()
-    if len(paths) < 2:
-        raise VndiploError("A committee needs at least two models", f"got {len(paths)}", "Pass --committee MODEL at least twice.")
     docs = [AnnotatedDoc(doc_id, doc.text, []) for doc_id, doc in documents.items()]
-    bar = ProgressBar("committee", unit="model")
-    try:
+    with ProgressBar("committee", unit="model") as bar:
         ranked, disagreement = uncertainty_order(docs, paths, progress=bar)
-    finally:
-        bar.close()
     info(f"Committee of {len(paths)} models; most disputed first (1 − mean pairwise span F1):")
     for doc_id in ranked[:10]:
         info(f"  {disagreement[doc_id]:.3f}  {doc_id}")
@@ -182,11 +173,8 @@ def push_cli(
     documents = read_corpus(corpus)
     upload_order = _upload_order(documents, order, committee, seed)
     suggestions, trimmed = read_pre_annotations(pre_annotations, documents) if pre_annotations else (None, [])
-    bar = ProgressBar("upload")
-    try:
+    with ProgressBar("upload") as bar:
         report = push(creds, documents, project, order=upload_order, limit=limit, pre_annotations=suggestions, guideline=load_guidelines(guidelines), progress=bar)
-    finally:
-        bar.close()
     info(f"{'Created' if report.created else 'Reused'} project {project!r}: {report.project_url}")
     if report.labels_created or report.labels_updated:
         info(f"  labels created: {', '.join(report.labels_created) or '—'}; corrected: {', '.join(report.labels_updated) or '—'}")

@@ -372,6 +372,13 @@ def read_state(data_dir: Path | None = None) -> Server | None:
     return server
 
 
+def refuse_if_running(data_dir: Path) -> None:
+    """One server per data folder: name the running one instead of starting a second."""
+    running = read_state(data_dir)
+    if running is not None:
+        raise errors.doccano_already_running(running.url, str(running.state_file))
+
+
 def start(
     installation: Installation,
     data_dir: Path,
@@ -385,9 +392,7 @@ def start(
     The health check covers the database and a round trip through the task
     worker, so a returned server can import and export.
     """
-    running = read_state(data_dir)
-    if running is not None:
-        raise errors.doccano_already_running(running.url, str(running.state_file))
+    refuse_if_running(data_dir)
     if not port_is_free(port):
         answer = "a Doccano server answers there" if health(f"http://{HOST}:{port}", timeout=3) else "another program listens there"
         raise errors.doccano_port_in_use(port, answer)
@@ -437,9 +442,7 @@ def serve(
     """Install (or reuse) Doccano, initialise the data folder, create the admin, start both processes."""
     root = root or default_root()
     data_dir = data_dir or root / "data"
-    running = read_state(data_dir)
-    if running is not None:
-        raise errors.doccano_already_running(running.url, str(running.state_file))
+    refuse_if_running(data_dir)
     installation = ensure_installed(root)
     initialise(installation, data_dir, username=username, password=password, email=email)
     return start(installation, data_dir, port=port, workers=workers)

@@ -161,22 +161,19 @@ def read_gazetteer(path: Path = GAZETTEER_FILE) -> dict[str, str]:
     return entries
 
 
-def rules_spans(text: str, gazetteer: dict[str, str]) -> list[Span]:
-    """Calendar expressions by pattern, then gazetteer names where no date is."""
-    dates = [Span(m.start(), m.end(), "DATE") for m in _DATE.finditer(text)]
-    names = [s for s in gazetteer_spans(text, gazetteer) if not any(d.start < s.end and s.start < d.end for d in dates)]
-    return sorted(dates + names)
-
-
-def rules_predictor(path: Path = GAZETTEER_FILE) -> Predictor:
-    """A baseline with no training data: project gazetteers plus date patterns."""
-    gazetteer = read_gazetteer(path)
-    return lambda docs: [AnnotatedDoc(d.id, d.text, rules_spans(d.text, gazetteer)) for d in docs]
-
-
 def fill_gaps(spans: list[Span], extra: list[Span]) -> list[Span]:
     """`spans` plus the `extra` spans that overlap none of them (an entity ruler that never overrides)."""
     return sorted(spans + [e for e in extra if not any(e.start < s.end and s.start < e.end for s in spans)])
+
+
+def rules_spans(text: str, gazetteer: dict[str, str]) -> list[Span]:
+    """Calendar expressions by pattern, then gazetteer names where no date is."""
+    return fill_gaps([Span(m.start(), m.end(), "DATE") for m in _DATE.finditer(text)], gazetteer_spans(text, gazetteer))
+
+
+def rules_predictor(gazetteer: dict[str, str]) -> Predictor:
+    """A baseline with no training data: project gazetteers (`read_gazetteer`) plus date patterns."""
+    return lambda docs: [AnnotatedDoc(d.id, d.text, rules_spans(d.text, gazetteer)) for d in docs]
 
 
 def add_rules(predicted: list[AnnotatedDoc], gazetteer: dict[str, str]) -> list[AnnotatedDoc]:
@@ -346,7 +343,7 @@ class CrossValidation:
                 scores = score(subset, predictions)
                 out[source][system] = scores.micro.f1
                 if system == "model":
-                    out[source]["model_per_label"] = {name: [prf.f1, prf.tp + prf.fn] for name, prf in scores.per_label.items()}
+                    out[source]["model_per_label"] = {name: [prf.f1, prf.gold] for name, prf in scores.per_label.items()}
         return out
 
     def summary(self, labels: LabelSet | None = None, gold: list[AnnotatedDoc] | None = None, sources: dict[str, str] | None = None) -> dict:
@@ -366,34 +363,6 @@ class CrossValidation:
         for point in self.curve:
             out["learning_curve"].append({"fraction": point["fraction"], "documents": point["documents"], "micro_f1": mean_std(point["f1"])})
         return out
-
-
-def _train_job(job: tuple) -> Path:
-    """One training of a cross-validation run; a top-level function so worker processes can run it."""
-    from .train import train_model
-
-    train_docs, dev_docs, output, config, overrides = job
-    train_model(train_docs, dev_docs, output, config=config, overrides=overrides, quiet=True)
-    return output
-
-
-def train_all(jobs: list[tuple], *, processes: int = 1, progress=None) -> None:
-    """Run training jobs, `processes` at a time (each spaCy training keeps about one core busy)."""
-    if processes <= 1:
-        for done, job in enumerate(jobs, start=1):
-            _train_job(job)
-            if progress:
-                progress(done, len(jobs))
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_train_job, job) for job in jobs]
-        for done, future in enumerate(as_completed(futures), start=1):
-            future.result()
-            if progress:
-                progress(done, len(jobs))
 
 
 def cross_validate(
@@ -421,6 +390,7 @@ def cross_validate(
     import spacy
 
     from .dataset import fold_documents
+    from .train import TrainingJob, train_all
 
     by_id = {doc.id: doc for doc in docs}
     fold_ids = fold_documents(docs, folds=folds, seed=seed)
@@ -428,7 +398,7 @@ def cross_validate(
     for index, test_ids in enumerate(fold_ids):
         train_docs = [doc for doc in docs if doc.id not in set(test_ids)]
         # model-last is scored, so the dev set only feeds spaCy's progress table: keep it small.
-        jobs.append((train_docs, train_docs[:2], work_dir / f"fold-{index}", config, overrides))
+        jobs.append(TrainingJob(train_docs, train_docs[:2], work_dir / f"fold-{index}", config, overrides))
         shuffled = train_docs[:]
         random.Random(seed + index).shuffle(shuffled)
         sizes = {}
@@ -436,23 +406,24 @@ def cross_validate(
             size = max(1, round(len(train_docs) * fraction))
             sizes[fraction] = size
             if size < len(train_docs):
-                jobs.append((shuffled[:size], shuffled[:1], work_dir / f"fold-{index}-n{size}", config, overrides))
+                jobs.append(TrainingJob(shuffled[:size], shuffled[:1], work_dir / f"fold-{index}-n{size}", config, overrides))
         plan.append((test_ids, train_docs, sizes))
     train_all(jobs, processes=processes, progress=progress)
 
     systems = ("model",) + baselines + (("model+rules",) if "rules" in baselines else ())
     results = CrossValidation(fold_ids, {name: [] for name in systems})
     curve: dict[float, dict[str, list]] = {}
+    gazetteer = read_gazetteer() if "rules" in baselines else {}  # read once, not per fold
     for index, (test_ids, train_docs, sizes) in enumerate(plan):
         test_docs = [by_id[i] for i in test_ids]
         fine_systems = {"model": model_predictor(spacy.load(work_dir / f"fold-{index}" / "model-last"))}
         if "gazetteer" in baselines:
             fine_systems["gazetteer"] = gazetteer_predictor(train_docs)
         if "rules" in baselines:
-            fine_systems["rules"] = rules_predictor()
+            fine_systems["rules"] = rules_predictor(gazetteer)
         fold_predictions = {system: predictor(test_docs) for system, predictor in fine_systems.items()}
         if "rules" in baselines:
-            fold_predictions["model+rules"] = add_rules(fold_predictions["model"], read_gazetteer())
+            fold_predictions["model+rules"] = add_rules(fold_predictions["model"], gazetteer)
         for system, predictions in fold_predictions.items():
             results.predictions.setdefault(system, []).extend(predictions)
             results.fold_scores[system].append(score(test_docs, predictions))

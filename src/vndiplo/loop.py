@@ -24,7 +24,7 @@ from itertools import combinations
 from pathlib import Path
 
 from . import errors
-from .annotations import AnnotatedDoc
+from .annotations import PRF, AnnotatedDoc
 from .labels import LabelSet, load_labels
 
 DEFAULT_COMMITTEE_DIR = Path("training/crossval/models")
@@ -74,9 +74,9 @@ def rank_by(disagreement: dict[str, float], docs: list[AnnotatedDoc]) -> list[st
 
 
 def committee_predictions(docs: list[AnnotatedDoc], model_paths: list[Path], progress=None) -> list[list[AnnotatedDoc]]:
+    """Each model's spans on `docs`; `progress(done, total)` after each model."""
     from .model import load, predict
 
-    """Each model's spans on `docs`; `progress(done, total)` after each model."""
     members = []
     for path in model_paths:
         members.append(predict(load(path), docs))
@@ -100,32 +100,13 @@ def random_order(ids: list[str], seed: int) -> list[str]:
 # --- measuring the loop on gold the models never saw ------------------------------------------------
 
 
-@dataclass
-class LabelYield:
-    suggested: int
-    kept: int
-    gold: int
-
-    @property
-    def share_kept(self) -> float:
-        """Precision: suggested spans the final gold keeps with label and both offsets."""
-        return self.kept / self.suggested if self.suggested else 0.0
-
-    @property
-    def share_of_gold(self) -> float:
-        """Recall: gold spans that were already there as suggestions."""
-        return self.kept / self.gold if self.gold else 0.0
-
-
-def preannotation_yield(gold: list[AnnotatedDoc], suggestions: list[AnnotatedDoc], labels: LabelSet | None = None) -> dict[str, LabelYield]:
-    """Per label and overall ("micro"): how many suggested spans survive into gold unchanged."""
+def preannotation_yield(gold: list[AnnotatedDoc], suggestions: list[AnnotatedDoc], labels: LabelSet | None = None) -> dict[str, PRF]:
+    """Per label and overall ("micro"): suggested spans (`predicted`), those gold keeps unchanged
+    (`tp`, share `precision`) and the gold spans they pre-fill (share `recall`)."""
     from .evaluate import score
 
-    labels = labels or load_labels()
-    scores = score(gold, suggestions, labels)
-    out = {name: LabelYield(prf.tp + prf.fp, prf.tp, prf.tp + prf.fn) for name, prf in scores.per_label.items()}
-    out["micro"] = LabelYield(scores.micro.tp + scores.micro.fp, scores.micro.tp, scores.micro.tp + scores.micro.fn)
-    return out
+    scores = score(gold, suggestions, labels or load_labels())
+    return {**scores.per_label, "micro": scores.micro}
 
 
 @dataclass
@@ -179,7 +160,7 @@ def ordering_study(gold: list[AnnotatedDoc], members: list[list[AnnotatedDoc]], 
 class LoopStudy:
     committee_size: int
     pool_documents: int
-    yields: dict[str, LabelYield]
+    yields: dict[str, PRF]
     ordering: OrderingStudy
 
     def to_dict(self) -> dict:
@@ -188,7 +169,7 @@ class LoopStudy:
             "committee_size": self.committee_size,
             "pool_documents": self.pool_documents,
             "preannotation_yield": {
-                name: {"suggested": y.suggested, "kept": y.kept, "gold": y.gold, "share_kept": y.share_kept, "share_of_gold": y.share_of_gold}
+                name: {"suggested": y.predicted, "kept": y.tp, "gold": y.gold, "share_kept": y.precision, "share_of_gold": y.recall}
                 for name, y in self.yields.items()
             },
             "ordering": {
@@ -224,23 +205,21 @@ def loop_study(
     tells how good the ranking and the suggestions were. Trainings run
     `processes` at a time; `progress(done, total)` counts them.
     """
-    from .evaluate import train_all
     from .model import load, predict
+    from .train import TrainingJob, train_all
 
     if len(known) < 2 or not pool:
         raise errors.VndiploError("The loop study needs at least two known documents and a pool", f"known {len(known)}, pool {len(pool)}", "Pass the seed gold and the extra gold.")
-    jobs = [
-        ([doc for doc in known if doc.id != held_out.id], [held_out], work_dir / f"member-{index}", config, overrides)
+    members = [
+        TrainingJob([doc for doc in known if doc.id != held_out.id], [held_out], work_dir / f"member-{index}", config, overrides)
         for index, held_out in enumerate(known)
     ]
-    full = work_dir / "all-known"
-    jobs.append((known, known[:1], full, config, overrides))
-    train_all(jobs, processes=processes, progress=progress)
-    member_paths = [output / "model-last" for _, _, output, _, _ in jobs[:-1]]
+    full = TrainingJob(known, known[:1], work_dir / "all-known", config, overrides)
+    train_all([*members, full], processes=processes, progress=progress)
     unlabelled = [AnnotatedDoc(doc.id, doc.text, []) for doc in pool]
-    suggestions = predict(load(full / "model-last"), unlabelled)
-    members = committee_predictions(unlabelled, member_paths)
-    return LoopStudy(len(member_paths), len(pool), preannotation_yield(pool, suggestions), ordering_study(pool, members, batch=batch, seed=seed))
+    suggestions = predict(load(full.output / "model-last"), unlabelled)
+    votes = committee_predictions(unlabelled, [job.output / "model-last" for job in members])
+    return LoopStudy(len(members), len(pool), preannotation_yield(pool, suggestions), ordering_study(pool, votes, batch=batch, seed=seed))
 
 
 def loop_markdown(study: LoopStudy, labels: LabelSet | None = None) -> str:
@@ -262,7 +241,7 @@ def loop_markdown(study: LoopStudy, labels: LabelSet | None = None) -> str:
         if y is None:
             continue
         label = "**all**" if name == "micro" else name
-        lines.append(f"| {label} | {y.suggested} | {y.kept} | {y.share_kept:.3f} | {y.gold} | {y.share_of_gold:.3f} |")
+        lines.append(f"| {label} | {y.predicted} | {y.tp} | {y.precision:.3f} | {y.gold} | {y.recall:.3f} |")
     first_u, first_r = o.first(o.uncertain), o.first(o.random)
     lines += [
         "",

@@ -12,6 +12,7 @@ import io
 import random
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 from spacy.util import registry
 
@@ -133,3 +134,36 @@ def train_from_corpus(corpus: Path, output: Path, *, config: Path = DEFAULT_CONF
     dev_path = corpus / "dev.spacy"
     dev_docs = read_docbin(dev_path) if dev_path.exists() else []
     return train_model(train_docs, dev_docs, output, config=config, overrides=overrides)
+
+
+class TrainingJob(NamedTuple):
+    """One `train_model` call, picklable so that a worker process can run it."""
+
+    train_docs: list[AnnotatedDoc]
+    dev_docs: list[AnnotatedDoc]
+    output: Path
+    config: Path
+    overrides: dict | None
+
+
+def _run_job(job: TrainingJob) -> Path:
+    return train_model(job.train_docs, job.dev_docs, job.output, config=job.config, overrides=job.overrides, quiet=True)
+
+
+def train_all(jobs: list[TrainingJob], *, processes: int = 1, progress=None) -> None:
+    """Run training jobs, `processes` at a time (each spaCy training keeps about one core busy).
+
+    `progress(done, total)` is called as each one finishes.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with contextlib.ExitStack() as stack:
+        if processes > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")))
+            finished = (future.result() for future in as_completed([pool.submit(_run_job, job) for job in jobs]))
+        else:
+            finished = map(_run_job, jobs)
+        for done, _ in enumerate(finished, start=1):
+            if progress:
+                progress(done, len(jobs))
