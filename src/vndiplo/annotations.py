@@ -216,9 +216,8 @@ def require_valid(docs: list[AnnotatedDoc], origin: str, labels: LabelSet | None
     """Raise with the whole list when any document breaks the spec."""
     problems = [f for doc in docs for f in check_document(doc, labels) if f.level == ERROR]
     if problems:
-        listing = "\n".join(str(p) for p in problems[:50])
-        more = f"\n… and {len(problems) - 50} more" if len(problems) > 50 else ""
-        raise errors.VndiploError(f"{origin}: {len(problems)} spans break the label spec", listing + more, "Run `vndiplo validate` on the file, fix the spans and try again.")
+        listing = errors.truncated_list([str(p) for p in problems], 50, "\n", "\n")
+        raise errors.VndiploError(f"{origin}: {len(problems)} spans break the label spec", listing, "Run `vndiplo validate` on the file, fix the spans and try again.")
 
 
 # --- agreement between two annotators -------------------------------------------------

@@ -172,7 +172,7 @@ def doccano_export_failed(project: str, detail: str) -> VndiploError:
     )
 
 
-def _first(items: list[str], limit: int, separator: str, gap: str) -> str:
+def truncated_list(items: list[str], limit: int, separator: str, gap: str) -> str:
     """The first `limit` items joined by `separator`, then `gap` and how many more there are."""
     more = f"{gap}… and {len(items) - limit} more" if len(items) > limit else ""
     return separator.join(items[:limit]) + more
@@ -181,7 +181,7 @@ def _first(items: list[str], limit: int, separator: str, gap: str) -> str:
 def doccano_changed_documents(problems: list[str]) -> VndiploError:
     return VndiploError(
         f"{len(problems)} documents in Doccano do not match the corpus",
-        _first(problems, 50, "\n", "\n"),
+        truncated_list(problems, 50, "\n", "\n"),
         "Pull against the corpus the documents were pushed from (--corpus), or pass --skip-changed "
         "to write the other documents and leave these out.",
     )
@@ -190,7 +190,7 @@ def doccano_changed_documents(problems: list[str]) -> VndiploError:
 def pre_annotations_mismatch(path: str, problems: list[str]) -> VndiploError:
     return VndiploError(
         f"{path}: {len(problems)} pre-annotated documents do not match the corpus",
-        _first(problems, 50, "\n", "\n"),
+        truncated_list(problems, 50, "\n", "\n"),
         "Pre-annotate the same corpus file you push (`vndiplo predict corpus/docs.jsonl FILE.jsonl`).",
     )
 
@@ -231,6 +231,6 @@ def doccano_already_running(url: str, state: str) -> VndiploError:
 def unknown_document_ids(ids: list[str], where: str) -> VndiploError:
     return VndiploError(
         f"{len(ids)} document ids are not in {where}",
-        _first([repr(i) for i in ids], 20, ", ", " "),
+        truncated_list([repr(i) for i in ids], 20, ", ", " "),
         "Use ids of the corpus file you push (the `id` field of corpus/docs.jsonl).",
     )
