@@ -153,3 +153,15 @@ def test_parallel_cross_validation_trains_the_same_models(tmp_path, tiny_gold):
         weights = [(tmp_path / str(n) / f"fold-{fold}" / "model-last" / "ner" / "model").read_bytes() for n in (1, 2)]
         assert weights[0] == weights[1]
     assert [s.micro.f1 for s in runs[0].fold_scores["model"]] == [s.micro.f1 for s in runs[1].fold_scores["model"]]
+
+
+def test_cross_validation_refuses_gold_that_breaks_the_spec_before_training(tmp_path, tiny_gold):
+    from pathlib import Path
+
+    from vndiplo.errors import VndiploError
+    from vndiplo.evaluate import cross_validate
+
+    broken = [*tiny_gold[:4], AnnotatedDoc("bad", "Nga và Mỹ", [Span(0, 99, "GPE")])]
+    with pytest.raises(VndiploError, match="break the label spec"):
+        cross_validate(broken, folds=2, seed=0, config=Path("configs/ner.cfg"), work_dir=tmp_path / "models", baselines=())
+    assert not (tmp_path / "models").exists()

@@ -107,3 +107,12 @@ def test_loop_study_command_writes_yield_and_order_reports(tmp_path, tiny_gold):
     gold_spans = sum(len(doc.spans) for doc in tiny_gold[3:])
     assert study["preannotation_yield"]["micro"]["gold"] == gold_spans
     assert "Pre-annotation yield" in (tmp_path / "loop" / "report.md").read_text(encoding="utf-8")
+
+
+def test_loop_study_refuses_gold_that_breaks_the_spec_before_training(tmp_path):
+    from vndiplo.loop import loop_study
+
+    broken = [doc("a", (0, 99, "GPE")), doc("b", (0, 3, "XYZ"))]
+    with pytest.raises(VndiploError, match="break the label spec"):
+        loop_study(broken, [doc("c")], config=tmp_path / "unused.cfg", work_dir=tmp_path / "models")
+    assert not (tmp_path / "models").exists()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .annotations import PRF, AnnotatedDoc, Span, context_of, count_matches
+from .annotations import PRF, AnnotatedDoc, Span, context_of, count_matches, require_valid
 from .corpus import atomic_write_text
 from .labels import LabelSet, load_labels
 
@@ -392,6 +392,7 @@ def cross_validate(
     from .dataset import fold_documents
     from .train import TrainingJob, train_all
 
+    require_valid(docs, "gold")
     by_id = {doc.id: doc for doc in docs}
     fold_ids = fold_documents(docs, folds=folds, seed=seed)
     jobs, plan = [], []

@@ -24,7 +24,7 @@ from itertools import combinations
 from pathlib import Path
 
 from . import errors
-from .annotations import PRF, AnnotatedDoc
+from .annotations import PRF, AnnotatedDoc, require_valid
 from .labels import LabelSet, load_labels
 
 DEFAULT_COMMITTEE_DIR = Path("training/crossval/models")
@@ -208,6 +208,8 @@ def loop_study(
     from .model import load, predict
     from .train import TrainingJob, train_all
 
+    require_valid(known, "known gold")
+    require_valid(pool, "pool gold")
     if len(known) < 2 or not pool:
         raise errors.VndiploError("The loop study needs at least two known documents and a pool", f"known {len(known)}, pool {len(pool)}", "Pass the seed gold and the extra gold.")
     members = [
