@@ -188,3 +188,35 @@ def test_cli_validate_checks_texts_against_the_corpus(tmp_path):
     write_corpus([Document("d1", TEXT + " Sửa.", "t", "seeds", "p", "h", 1)], corpus)
     result = runner.invoke(app, ["validate", str(gold), "--corpus", str(corpus)])
     assert result.exit_code == 1 and "differs from the corpus" in result.output
+
+
+def test_markup_gives_offsets_into_the_corpus_text():
+    marked = "[[Ngoại trưởng|TITLE]] [[Nga|GPE]] [[Sergei Lavrov|PER]] gặp [[Antony Blinken|PER]] tại [[Geneva|GPE]] ([[Thụy Sĩ|GPE]])."
+    from vndiplo.annotations import parse_markup
+
+    doc = parse_markup(marked + "\n", "d1", TEXT)
+    assert doc.text == TEXT and doc.spans == GOLD
+
+
+def test_markup_that_changes_the_text_is_refused_with_the_place():
+    from vndiplo.annotations import parse_markup
+
+    with pytest.raises(VndiploError) as caught:
+        parse_markup("[[Ngoại trưởng|TITLE]] [[Nga|GPE]] Sergei Lavrov gap Antony Blinken tại Geneva (Thụy Sĩ).", "d1", TEXT)
+    assert "character 32" in caught.value.detail  # "gặp" starts at 31; its second letter differs
+
+
+def test_import_markup_cli_writes_valid_spans_and_refuses_bad_labels(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"id": "d1", "text": TEXT, "title": "", "source": "s", "path": "p", "hash": "h", "words": 11, "meta": {}}, ensure_ascii=False) + "\n")
+    folder = tmp_path / "marked"
+    folder.mkdir()
+    (folder / "d1.txt").write_text(TEXT.replace("Geneva", "[[Geneva|GPE]]"))
+    out = tmp_path / "pass.jsonl"
+    result = runner.invoke(app, ["import-markup", str(folder), "--corpus", str(corpus), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert read_annotations(out)[0].spans == [Span(54, 60, "GPE")]
+    (folder / "d1.txt").write_text(TEXT.replace("Geneva", "[[Geneva|CITY]]"))
+    out.unlink()
+    result = runner.invoke(app, ["import-markup", str(folder), "--corpus", str(corpus), "--out", str(out)])
+    assert result.exit_code == 1 and "CITY" in result.output and not out.exists()

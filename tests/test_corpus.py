@@ -168,3 +168,46 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+CONLLU = """# sent_id = train-s1
+# text = Ông Lộc nói : " Được " .
+1	Ông	ông	NOUN	N	_	0	root	_	_
+
+# sent_id = train-s2
+# text = Hà Nội LBKT Việt Nam RBKT .
+1	Hà Nội	Hà Nội	PROPN	Np	_	0	root	_	_
+
+# sent_id = train-s3
+# text = Câu thứ ba .
+1	Câu	câu	NOUN	N	_	0	root	_	_
+"""
+
+
+def test_treebank_file_becomes_documents_of_consecutive_sentences_without_skipped_ones(tmp_path, monkeypatch):
+    import vndiplo.corpus as corpus
+
+    monkeypatch.setattr(corpus, "TREEBANK_SENTENCES_PER_DOC", 1)
+    folder = tmp_path / "vtb"
+    folder.mkdir()
+    write(folder, "vi_vtb-ud-train.conllu", CONLLU)
+    report = ingest([folder / "vi_vtb-ud-train.conllu"], skip_sentences=frozenset({"train-s1"}))
+    assert [doc.id for doc in report.documents] == ["vtb-train-001", "vtb-train-002"]
+    assert report.documents[0].text == "Hà Nội (Việt Nam)."
+    assert report.documents[0].meta == {"sent_ids": ["train-s2"], "restored_from_treebank_tokens": True}
+
+
+def test_treebank_documents_are_restored_whatever_the_folder_name(tmp_path):
+    write(tmp_path, "t-dev.conllu", CONLLU)
+    (doc,) = ingest([tmp_path / "t-dev.conllu"]).documents
+    assert doc.id.endswith("-dev-001")
+    assert doc.text.split("\n") == ['Ông Lộc nói: "Được".', "Hà Nội (Việt Nam).", "Câu thứ ba."]
+
+
+def test_cli_skip_list_and_broken_treebank_are_clear_errors(tmp_path):
+    write(tmp_path, "a-train.conllu", "# text = no id before me\n")
+    result = runner.invoke(app, ["ingest", str(tmp_path / "a-train.conllu"), "--out", str(tmp_path / "c.jsonl")])
+    assert result.exit_code == 1 and "sent_id" in result.output
+    result = runner.invoke(app, ["ingest", str(tmp_path), "--skip-sentences", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "c.jsonl")])
+    assert result.exit_code == 1 and "missing.txt" in result.output
+    assert not (tmp_path / "c.jsonl").exists()

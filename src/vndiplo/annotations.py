@@ -121,6 +121,38 @@ def read_annotation_paths(paths: Iterable[Path]) -> list[AnnotatedDoc]:
     return docs
 
 
+# --- inline markup ---------------------------------------------------------------------
+# Annotators working in a text editor instead of Doccano copy a document and wrap each
+# entity as [[surface|LABEL]]. The markup is read back into offsets and the text left
+# after removing it must equal the corpus text exactly, so no copying slip goes unseen.
+
+_MARKUP = re.compile(r"\[\[(.*?)\|([A-Z]+)\]\]", re.DOTALL)
+
+
+def parse_markup(marked: str, doc_id: str, expected_text: str) -> AnnotatedDoc:
+    """A document from `[[surface|LABEL]]` markup, checked against the corpus text."""
+    marked = unicodedata.normalize("NFC", marked).strip()
+    pieces: list[str] = []
+    spans: list[Span] = []
+    last = 0
+    for match in _MARKUP.finditer(marked):
+        pieces.append(marked[last : match.start()])
+        start = sum(map(len, pieces))
+        spans.append(Span(start, start + len(match.group(1)), match.group(2)))
+        pieces.append(match.group(1))
+        last = match.end()
+    pieces.append(marked[last:])
+    text = "".join(pieces)
+    if text != expected_text:
+        at = next((i for i, (a, b) in enumerate(zip(text, expected_text)) if a != b), min(len(text), len(expected_text)))
+        raise errors.VndiploError(
+            f"Markup of {doc_id!r} does not reproduce the corpus text",
+            f"first difference at character {at}: markup …{text[max(0, at - 40):at + 20]!r}… corpus …{expected_text[max(0, at - 40):at + 20]!r}…",
+            "Copy the document text exactly and only add [[surface|LABEL]] around entities (upper-case label).",
+        )
+    return AnnotatedDoc(doc_id, expected_text, spans)
+
+
 def write_annotations(docs: Iterable[AnnotatedDoc], path: Path) -> None:
     lines = [json.dumps(doc.to_record(), ensure_ascii=False) + "\n" for doc in sorted(docs, key=lambda d: d.id)]
     atomic_write_text(path, "".join(lines))

@@ -93,14 +93,20 @@ class ProgressBar:
 @app.command("ingest")
 @reports_errors
 def ingest_cli(
-    sources: List[Path] = typer.Argument(..., help="Article files (.txt, .jsonl) or folders holding them."),
+    sources: List[Path] = typer.Argument(..., help="Article files (.txt, .jsonl), treebank files (.conllu) or folders holding them."),
     out: Path = typer.Option(Path("corpus/docs.jsonl"), "--out", "-o", help="Corpus JSONL to write (atomically)."),
     source: Optional[str] = typer.Option(None, "--source", "-s", help="Source name for every document (default: the folder name)."),
+    skip_sentences: Optional[Path] = typer.Option(
+        None, "--skip-sentences", help="File of treebank sentence ids (one a line) to leave out of .conllu input, e.g. those already in another corpus."
+    ),
 ):
-    """Normalise articles into a corpus JSONL with stable ids, hashes and a report."""
-    from .corpus import ingest, write_corpus
+    """Normalise articles into a corpus JSONL with stable ids, hashes and a report.
 
-    report = ingest(sources, source=source)
+    A .conllu treebank file becomes documents of 25 consecutive sentences, restored to running text.
+    """
+    from .corpus import ingest, read_id_list, write_corpus
+
+    report = ingest(sources, source=source, skip_sentences=read_id_list(skip_sentences) if skip_sentences else frozenset())
     write_corpus(report.documents, out)
     for doc_id, line in report.removed_lines:
         info(f"  removed boilerplate in {doc_id}: {line!r}")
@@ -164,6 +170,33 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     lines.append("  ".join("-" * width for width in widths))
     lines += ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows]
     return "\n".join(lines)
+
+
+@app.command("import-markup")
+@reports_errors
+def import_markup_cli(
+    marked: List[Path] = typer.Argument(..., help="Files <document id>.txt with [[surface|LABEL]] markup, or folders holding them."),
+    corpus: List[Path] = typer.Option(..., "--corpus", "-c", help="Corpus JSONL(s) holding the documents' texts."),
+    out: Path = typer.Option(..., "--out", "-o", help="Annotation JSONL to write (Doccano shape, atomically)."),
+):
+    """Turn documents annotated in a text editor ([[surface|LABEL]]) into an annotation file.
+
+    The text left after removing the markup must equal the corpus text; the spans are then
+    checked against the spec like any annotation file.
+    """
+    from .annotations import parse_markup, require_valid, write_annotations
+    from .corpus import find_input_files, read_corpus
+    from .text import decode_utf8
+
+    texts = {doc_id: doc.text for path in corpus for doc_id, doc in read_corpus(path).items()}
+    docs = []
+    for path in find_input_files(marked):
+        if path.stem not in texts:
+            raise VndiploError(f"{path}: no document {path.stem!r} in the corpus", "", "Name each markup file after its corpus document id.")
+        docs.append(parse_markup(decode_utf8(path.read_bytes(), str(path)), path.stem, texts[path.stem]))
+    require_valid(docs, "markup")
+    write_annotations(docs, out)
+    good(f"Wrote {out}: {len(docs)} documents, {sum(len(d.spans) for d in docs)} spans")
 
 
 @app.command("agree")
@@ -247,6 +280,34 @@ def dataset_cli(
         counts = label_counts(docs)
         info(f"  {name:5} {len(docs):3} documents  {sum(counts.values()):5} spans  " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     good(f"Wrote {out}/dataset, {out}/{{train,dev,test}}.spacy, .conll and {out}/README.md")
+
+
+@app.command("vectors")
+@reports_errors
+def vectors_cli(
+    texts: List[Path] = typer.Argument(..., help="Plain-text files, or JSONL files with a `text` field (.jsonl, .jsonl.gz, .jsonl.xz)."),
+    out: Path = typer.Option(Path("configs/vectors"), "--out", "-o", help="spaCy vectors folder to write (replaced whole at the end)."),
+    dim: int = typer.Option(100, "--dim", help="Vector width."),
+    bucket: int = typer.Option(50_000, "--bucket", help="Rows of the hashed subword table (the vectors' size)."),
+    minn: int = typer.Option(3, "--minn", help="Shortest character n-gram."),
+    maxn: int = typer.Option(5, "--maxn", help="Longest character n-gram."),
+    epoch: int = typer.Option(5, "--epoch", help="Passes over the text."),
+    min_count: int = typer.Option(5, "--min-count", help="Words seen fewer times get no entry of their own (their subwords still train)."),
+    threads: int = typer.Option(2, "--threads", help="Training threads."),
+):
+    """Train floret word vectors (cbow, hashed subwords) on plain Vietnamese text for the model.
+
+    The text is cut by the pipeline's syllable tokenizer; the folder written is what
+    `[paths] vectors` in configs/ner.cfg points to.
+    """
+    from tqdm import tqdm
+
+    from .vectors import FloretSettings, train_floret
+
+    settings = FloretSettings(dim=dim, bucket=bucket, minn=minn, maxn=maxn, epoch=epoch, min_count=min_count, threads=threads)
+    with tqdm(desc="Tokenising", unit=" tokens", unit_scale=True, file=sys.stderr) as bar:
+        facts = train_floret(texts, out, settings, progress=lambda tokens: bar.update(tokens - bar.n))
+    good(f"Wrote {out}: {settings.bucket:,} × {settings.dim} floret vectors from {facts['training_tokens']:,} tokens ({facts['vocabulary']:,} words)")
 
 
 @app.command("train")

@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Iterable
 
@@ -39,6 +40,9 @@ BOILERPLATE_LINES = [
 NEAR_DUPLICATE_THRESHOLD = 0.8
 _SHINGLE_SIZE = 5
 TREEBANK_SOURCES = {"vtb"}
+# A treebank file becomes documents of this many consecutive sentences: about
+# 500 words, the length of a short news article and of one annotation sitting.
+TREEBANK_SENTENCES_PER_DOC = 25
 
 
 @dataclass
@@ -87,9 +91,10 @@ def clean_text(raw: str, *, treebank: bool = False) -> tuple[str, list[str]]:
 
 
 def make_document(
-    doc_id: str, raw: str, *, source: str, path: str, meta: dict | None = None, title: str | None = None
+    doc_id: str, raw: str, *, source: str, path: str, meta: dict | None = None, title: str | None = None, treebank: bool | None = None
 ) -> tuple[Document, list[str]]:
-    treebank = source in TREEBANK_SOURCES
+    """A normalised document; treebank-tokenised text (by default: from a treebank source) is restored first."""
+    treebank = source in TREEBANK_SOURCES if treebank is None else treebank
     text, removed = clean_text(raw, treebank=treebank)
     if not text:
         raise errors.empty_document(path, doc_id)
@@ -148,7 +153,58 @@ def read_jsonl(path: Path, source: str | None = None) -> list[tuple[Document, li
     return results
 
 
-READERS = {".txt": read_txt, ".jsonl": read_jsonl}
+def conllu_sentences(path: Path) -> list[tuple[str, str]]:
+    """(sent_id, raw text) of each sentence of a CoNLL-U file, from its `# sent_id` and `# text` lines."""
+    sentences: list[tuple[str, str]] = []
+    sent_id = None
+    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
+        if line.startswith("# sent_id"):
+            sent_id = line.split("=", 1)[1].strip()
+        elif line.startswith("# text"):
+            if sent_id is None:
+                raise errors.bad_conllu(str(path), number, "a `# text` line without a `# sent_id` line before it")
+            sentences.append((sent_id, line.split("=", 1)[1].strip()))
+            sent_id = None
+    return sentences
+
+
+def read_id_list(path: Path) -> frozenset[str]:
+    """Ids one a line; blank lines and `#` comments ignored."""
+    if not path.is_file():
+        raise errors.missing_file(str(path), "Id list", "Give a text file with one sentence id a line.")
+    lines = decode_utf8(path.read_bytes(), str(path)).splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+def read_conllu(path: Path, source: str | None = None, skip: frozenset[str] = frozenset()) -> list[tuple[Document, list[str]]]:
+    """Documents of consecutive treebank sentences, one sentence a line, in file order.
+
+    Sentences listed in `skip` (already in another corpus) are left out, so that
+    no sentence is annotated twice or lands on both sides of a split.
+    """
+    kept = [(sent_id, text) for sent_id, text in conllu_sentences(path) if sent_id not in skip]
+    if not kept:
+        raise errors.bad_conllu(str(path), 0, "no sentence with a `# text` line (or all of them skipped)")
+    name = _source_name(path, source)
+    part = path.stem.rsplit("-", 1)[-1]  # vi_vtb-ud-train -> train
+    documents = []
+    for index in range(0, len(kept), TREEBANK_SENTENCES_PER_DOC):
+        chunk = kept[index : index + TREEBANK_SENTENCES_PER_DOC]
+        doc_id = f"{name}-{part}-{index // TREEBANK_SENTENCES_PER_DOC + 1:03d}"
+        documents.append(
+            make_document(
+                doc_id,
+                "\n".join(text for _, text in chunk),
+                source=name,
+                path=f"{path}:{chunk[0][0]}..{chunk[-1][0]}",
+                meta={"sent_ids": [sent_id for sent_id, _ in chunk]},
+                treebank=True,
+            )
+        )
+    return documents
+
+
+READERS = {".txt": read_txt, ".jsonl": read_jsonl, ".conllu": read_conllu}
 
 
 def find_input_files(sources: Iterable[Path]) -> list[Path]:
@@ -188,14 +244,15 @@ def find_near_duplicates(documents: list[Document], threshold: float = NEAR_DUPL
     return pairs
 
 
-def ingest(sources: Iterable[Path], *, source: str | None = None) -> IngestReport:
+def ingest(sources: Iterable[Path], *, source: str | None = None, skip_sentences: frozenset[str] = frozenset()) -> IngestReport:
     """Read, normalise and de-duplicate documents; raise before anything is written."""
     by_id: dict[str, Document] = {}
     by_hash: dict[str, str] = {}
     removed_lines: list[tuple[str, str]] = []
     exact_duplicates: list[tuple[str, str]] = []
+    readers = {**READERS, ".conllu": partial(read_conllu, skip=skip_sentences)}
     for path in find_input_files(list(sources)):
-        for document, removed in READERS[path.suffix](path, source):
+        for document, removed in readers[path.suffix](path, source):
             if document.id in by_id:
                 raise errors.duplicate_id(document.id, by_id[document.id].path, document.path)
             if document.hash in by_hash:

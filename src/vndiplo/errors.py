@@ -60,6 +60,14 @@ def bad_jsonl(path: str, line_number: int, reason: str) -> VndiploError:
     )
 
 
+def bad_conllu(path: str, line_number: int, reason: str) -> VndiploError:
+    return VndiploError(
+        f"{path} is not a usable CoNLL-U treebank file",
+        f"line {line_number}: {reason}" if line_number else reason,
+        "Give a UD treebank file whose sentences carry `# sent_id` and `# text` comment lines.",
+    )
+
+
 def duplicate_id(doc_id: str, first: str, second: str) -> VndiploError:
     return VndiploError(
         f"Two documents have the id {doc_id!r}",
