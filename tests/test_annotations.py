@@ -74,12 +74,20 @@ def test_stray_whitespace_is_trimmed_and_reported():
 
 
 def test_same_surface_with_two_labels_and_a_likely_miss_are_warned():
-    first = doc([Span(13, 16, "GPE")], "a")
+    first = doc([Span(13, 16, "GPE"), Span(54, 60, "GPE")], "a")
     second = doc([Span(13, 16, "ORG"), Span(54, 60, "GPE")], "b")
     third = doc([], "c")
-    messages = [f.message for f in check_consistency([first, second, third])]
-    assert any("different labels" in m for m in messages)
-    assert any("'Geneva' is labelled GPE elsewhere but not here" in m for m in messages)
+    findings = check_consistency([first, second, third])
+    assert any("different labels" in f.message for f in findings)
+    missed = [f for f in findings if "'Geneva' is labelled GPE in 2 places but not here" in f.message]
+    assert [(f.doc_id, f.start) for f in missed] == [("c", 54)]
+
+
+def test_a_surface_left_out_in_most_places_is_warned_where_it_is_labelled():
+    findings = check_consistency([doc([Span(54, 60, "GPE")], "a"), doc([], "b"), doc([], "c")])
+    odd = [f for f in findings if "Geneva" in f.message]
+    assert [(f.doc_id, f.start) for f in odd] == [("a", 54)]
+    assert "left out in 2 places" in odd[0].message
 
 
 def test_doccano_entities_shape_is_read(tmp_path):
@@ -220,3 +228,16 @@ def test_import_markup_cli_writes_valid_spans_and_refuses_bad_labels(tmp_path):
     out.unlink()
     result = runner.invoke(app, ["import-markup", str(folder), "--corpus", str(corpus), "--out", str(out)])
     assert result.exit_code == 1 and "CITY" in result.output and not out.exists()
+
+
+def test_revisions_replace_named_spans_and_refuse_stale_ones():
+    from vndiplo.annotations import apply_revisions
+
+    revision = {"id": "d1", "remove": [[54, 60, "GPE", "Geneva"]], "add": [[54, 60, "LOC", "Geneva"]], "note": "test"}
+    (revised,) = apply_revisions([doc(GOLD)], [revision])
+    assert Span(54, 60, "LOC") in revised.spans and Span(54, 60, "GPE") not in revised.spans
+    assert len(revised.spans) == len(GOLD)
+    with pytest.raises(VndiploError, match="removes spans the gold does not hold"):
+        apply_revisions([revised], [revision])
+    with pytest.raises(VndiploError, match="not 'Sergei'"):
+        apply_revisions([doc(GOLD)], [{"id": "d1", "remove": [], "add": [[17, 30, "PER", "Sergei"]]}])

@@ -205,37 +205,56 @@ def trim_document(doc: AnnotatedDoc) -> tuple[AnnotatedDoc, list[tuple[Span, Spa
     return AnnotatedDoc(doc.id, doc.text, trimmed, doc.meta), changes
 
 
+def _free_occurrences(doc: AnnotatedDoc, surface: str) -> list[int]:
+    """Word-bounded starts of `surface` in `doc` that no span covers or touches."""
+    found = []
+    position = doc.text.find(surface)
+    while position != -1:
+        end = position + len(surface)
+        touching = any(s.start < end and position < s.end for s in doc.spans)
+        word_bounded = (position == 0 or not doc.text[position - 1].isalnum()) and (end == len(doc.text) or not doc.text[end].isalnum())
+        if word_bounded and not touching:
+            found.append(position)
+        position = doc.text.find(surface, position + 1)
+    return found
+
+
 def check_consistency(docs: list[AnnotatedDoc]) -> list[Finding]:
-    """Corpus-wide warnings: one surface with several labels, or labelled here but not there."""
+    """Corpus-wide warnings: one surface with several labels, and the odd one out of labelled vs unlabelled.
+
+    A surface labelled in most of its occurrences is flagged where it is left
+    out (a missed mention); one left out in most (a common word that is also a
+    name, `ba`, `Anh`) is flagged where it is labelled, so the reviewer reads
+    the exceptions, not every ordinary use of the word.
+    """
     labels_of: dict[str, Counter] = defaultdict(Counter)
+    labelled_at: dict[str, list[tuple[AnnotatedDoc, Span]]] = defaultdict(list)
     for doc in docs:
         for span in doc.spans:
-            labels_of[doc.text[span.start : span.end]][span.label] += 1
+            surface = doc.text[span.start : span.end]
+            labels_of[surface][span.label] += 1
+            labelled_at[surface].append((doc, span))
     findings = []
     for surface, counts in sorted(labels_of.items()):
         if len(counts) > 1:
             detail = ", ".join(f"{label}×{n}" for label, n in counts.most_common())
             findings.append(Finding(WARNING, "*", 0, 0, f"{surface!r} has different labels: {detail}"))
-    for doc in docs:
-        covered = [(s.start, s.end) for s in doc.spans]
-        for surface, counts in labels_of.items():
-            if len(surface) < 2:
-                continue
-            position = doc.text.find(surface)
-            while position != -1:
-                end = position + len(surface)
-                inside = any(s <= position and end <= e for s, e in covered)
-                touching = any(s < end and position < e for s, e in covered)
-                word_bounded = (position == 0 or not doc.text[position - 1].isalnum()) and (
-                    end == len(doc.text) or not doc.text[end].isalnum()
-                )
-                if word_bounded and not inside and not touching:
-                    label = counts.most_common(1)[0][0]
-                    findings.append(
-                        Finding(WARNING, doc.id, position, end, f"{surface!r} is labelled {label} elsewhere but not here", context_of(doc.text, position, end))
-                    )
-                position = doc.text.find(surface, position + 1)
-    return findings
+    for surface, counts in labels_of.items():
+        if len(surface) < 2:
+            continue
+        free = [(doc, start) for doc in docs for start in _free_occurrences(doc, surface)]
+        labelled = sum(counts.values())
+        label = counts.most_common(1)[0][0]
+        if labelled >= len(free):
+            for doc, start in free:
+                end = start + len(surface)
+                message = f"{surface!r} is labelled {label} in {labelled} places but not here"
+                findings.append(Finding(WARNING, doc.id, start, end, message, context_of(doc.text, start, end)))
+        else:
+            for doc, span in labelled_at[surface]:
+                message = f"{surface!r} is labelled {span.label} here but left out in {len(free)} places"
+                findings.append(Finding(WARNING, doc.id, span.start, span.end, message, context_of(doc.text, span.start, span.end)))
+    return sorted(findings, key=lambda f: (f.doc_id, f.start, f.message))
 
 
 def validate(docs: list[AnnotatedDoc], labels: LabelSet | None = None) -> list[Finding]:
@@ -470,6 +489,47 @@ def adjudicate(
     if not unresolved:
         require_valid(gold, "adjudicated gold", labels)
     return Adjudication(None if unresolved else gold, review, agreed, unresolved)
+
+
+def _revision_spans(items: object, text: str, where: str) -> list[Span]:
+    """[[start, end, LABEL, surface], ...] of a revision, each surface checked against the text."""
+    if not isinstance(items, list) or not all(isinstance(item, list) and len(item) == 4 for item in items):
+        raise errors.VndiploError(f"Revision {where}: spans must be [[start, end, \"LABEL\", \"surface\"], ...]", repr(items), "Fix the revisions file.")
+    spans = _decided_spans([list(item) for item in items], [], [], text, where)
+    return spans
+
+
+def apply_revisions(gold: list[AnnotatedDoc], revisions: list[dict], labels: LabelSet | None = None) -> list[AnnotatedDoc]:
+    """Gold with later decisions applied: each revision removes and adds named spans in one document.
+
+    Agreed spans are final for adjudication, but a spec decision made after both
+    passes (date ranges, event names) must still reach them; a revision says
+    which spans change and why, and fails if the gold no longer holds what it removes.
+    """
+    by_id = {doc.id: doc for doc in gold}
+    revised = dict(by_id)
+    for number, revision in enumerate(revisions, start=1):
+        doc = revised.get(revision.get("id"))
+        if doc is None:
+            raise errors.VndiploError(f"Revision {number} names document {revision.get('id')!r}, which the gold does not hold", "", "Fix the `id` in the revisions file.")
+        where = f"{doc.id} (revision {number})"
+        remove = set(_revision_spans(revision.get("remove", []), doc.text, where))
+        missing = remove - set(doc.spans)
+        if missing:
+            raise errors.VndiploError(f"Revision {where} removes spans the gold does not hold", ", ".join(map(str, sorted(missing))), "The gold changed since the revision was written: check it and update the revision.")
+        add = _revision_spans(revision.get("add", []), doc.text, where)
+        revised[doc.id] = AnnotatedDoc(doc.id, doc.text, sorted((set(doc.spans) - remove) | set(add)), doc.meta)
+    docs = [revised[doc.id] for doc in gold]
+    require_valid(docs, "revised gold", labels)
+    return docs
+
+
+def revisions_log(revisions: list[dict]) -> str:
+    """Markdown list of the revisions: what each removed and added, and why."""
+    def spans(items: list) -> str:
+        return "; ".join(f"{label} `{surface}`" for _s, _e, label, surface in items) or "nothing"
+
+    return "\n".join(f"- `{r['id']}` removed {spans(r.get('remove', []))}; added {spans(r.get('add', []))} — {r.get('note', '')}" for r in revisions)
 
 
 def read_review(path: Path) -> list[dict]:

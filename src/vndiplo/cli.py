@@ -237,25 +237,38 @@ def adjudicate_cli(
     review: Optional[Path] = typer.Option(None, "--review", "-r", help="Review file of conflicts (default: OUT with .review.jsonl)."),
     prefer: Optional[str] = typer.Option(None, "--prefer", help="Settle undecided conflicts with A's or B's spans."),
     log: Optional[Path] = typer.Option(None, "--log", help="Also write every conflict and its decision as Markdown."),
+    revisions: Optional[Path] = typer.Option(
+        None, "--revisions", help="JSONL of later changes to the merged gold ({id, remove, add, note}; spans [start, end, LABEL, surface])."
+    ),
 ):
-    """Merge two annotators: agreed spans kept, conflicts decided in a review file (or by --prefer)."""
-    from .annotations import adjudicate, read_annotations, read_review, write_annotations, write_review
+    """Merge two annotators: agreed spans kept, conflicts decided in a review file (or by --prefer).
+
+    Revisions apply decisions taken after both passes (a new rule of the spec) to the merged gold.
+    """
+    from .annotations import adjudicate, apply_revisions, read_annotations, read_review, write_annotations, write_review
 
     review = review or out.with_suffix(".review.jsonl")
     result = adjudicate(read_annotations(file_a), read_annotations(file_b), decisions=read_review(review), prefer=prefer)
     write_review(result.review, review)
+    if revisions is not None and not revisions.is_file():
+        raise VndiploError(f"No revisions file at {revisions}", "", "Check the path given to --revisions.")
+    changes = read_review(revisions) if revisions is not None else []
     if log is not None:
-        from .annotations import adjudication_log
+        from .annotations import adjudication_log, revisions_log
         from .corpus import atomic_write_text
 
-        atomic_write_text(log, f"# Adjudication of {file_a.name} and {file_b.name}\n\n" + adjudication_log(result.review) + "\n")
+        text = f"# Adjudication of {file_a.name} and {file_b.name}\n\n" + adjudication_log(result.review) + "\n"
+        if changes:
+            text += f"\n## Revisions after adjudication ({revisions.name})\n\n" + revisions_log(changes) + "\n"
+        atomic_write_text(log, text)
     info(f"agreed spans: {result.agreed}  conflicts: {len(result.review)}  undecided: {result.unresolved}")
     if result.gold is None:
         warn(f"{result.unresolved} conflicts wait for a decision in {review}")
         info('Set "choice" to "A", "B", "none" or a list of spans [[start, end, "LABEL"]] and run again.')
         raise typer.Exit(1)
-    write_annotations(result.gold, out)
-    good(f"Wrote {out} ({sum(len(d.spans) for d in result.gold)} spans); decisions in {review}")
+    gold = apply_revisions(result.gold, changes) if changes else result.gold
+    write_annotations(gold, out)
+    good(f"Wrote {out} ({sum(len(d.spans) for d in gold)} spans); decisions in {review}" + (f", {len(changes)} revisions applied" if changes else ""))
 
 
 @app.command("dataset")
