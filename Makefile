@@ -6,11 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 GOLD := annotations/gold
-CORPORA := --corpus corpus/docs.jsonl --corpus corpus/extra.jsonl
+CORPORA := --corpus corpus/docs.jsonl --corpus corpus/extra.jsonl --corpus corpus/vtb.jsonl --corpus corpus/viwiki.jsonl
+# The held-out news test set: never in $(GOLD), never trained on; every model is scored on it.
+NEWS_TEST := annotations/news-test/gold.jsonl
 # Trainings at the same time in crossval and loop-study (one core each).
 JOBS ?= 2
 
-.PHONY: all install ingest dataset train evaluate crossval loop benchmark test clean
+.PHONY: all install ingest dataset train evaluate crossval loop benchmark vectors test clean
 
 all: evaluate
 
@@ -25,6 +27,9 @@ install: $(STAMP)
 ingest: install
 	$(BIN)/vndiplo ingest seeds/ --out corpus/docs.jsonl
 	$(BIN)/vndiplo ingest corpus/extra-corpus/wiki corpus/extra-corpus/vtb --out corpus/extra.jsonl
+	$(BIN)/vndiplo ingest corpus/vtb/*.conllu --skip-sentences corpus/vtb/in-extra-corpus.txt --out corpus/vtb.jsonl
+	$(BIN)/vndiplo ingest corpus/viwiki --out corpus/viwiki.jsonl
+	$(BIN)/vndiplo ingest corpus/news-test/news-test.jsonl --out corpus/news-test.jsonl
 
 dataset: ingest
 	$(BIN)/vndiplo dataset $(GOLD) --out corpus/ $(CORPORA) --dev 0.1 --test 0.2 --folds 5
@@ -34,6 +39,7 @@ train: dataset
 
 evaluate: train
 	$(BIN)/vndiplo evaluate training/model-best corpus/test.spacy --output training/evaluation
+	$(BIN)/vndiplo evaluate training/model-best $(NEWS_TEST) --output training/news-test
 
 # Slow (4 trainings per fold with the learning curve, then the seeds alone): the README's
 # cross-validated figures, copied to reports/.
@@ -55,6 +61,10 @@ benchmark: train
 	$(BIN)/vndiplo benchmark training/model-best --output training/benchmark.json
 	mkdir -p reports
 	cp training/benchmark.json reports/benchmark.json
+
+# The floret vectors in configs/vectors (committed; about 4 minutes to rebuild from ../shared/viwiki).
+vectors: install
+	$(BIN)/vndiplo vectors ../shared/viwiki/viwiki-2017.jsonl.xz --out configs/vectors
 
 test: install
 	$(BIN)/python -m pytest -ra

@@ -206,6 +206,13 @@ def test_markup_gives_offsets_into_the_corpus_text():
     assert doc.text == TEXT and doc.spans == GOLD
 
 
+def test_markup_keeps_brackets_of_the_text_outside_the_span():
+    from vndiplo.annotations import parse_markup
+
+    doc = parse_markup("gặp [[[Đảng Cộng sản|ORG]]].", "d1", "gặp [Đảng Cộng sản].")
+    assert [doc.text[s.start : s.end] for s in doc.spans] == ["Đảng Cộng sản"]
+
+
 def test_markup_that_changes_the_text_is_refused_with_the_place():
     from vndiplo.annotations import parse_markup
 

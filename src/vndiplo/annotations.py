@@ -126,7 +126,8 @@ def read_annotation_paths(paths: Iterable[Path]) -> list[AnnotatedDoc]:
 # entity as [[surface|LABEL]]. The markup is read back into offsets and the text left
 # after removing it must equal the corpus text exactly, so no copying slip goes unseen.
 
-_MARKUP = re.compile(r"\[\[(.*?)\|([A-Z]+)\]\]", re.DOTALL)
+# `(?!\[)`: in `[[[Đảng|ORG]]]` the text's own bracket stays outside the span.
+_MARKUP = re.compile(r"\[\[(?!\[)(.*?)\|([A-Z]+)\]\]", re.DOTALL)
 
 
 def parse_markup(marked: str, doc_id: str, expected_text: str) -> AnnotatedDoc:
