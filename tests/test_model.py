@@ -58,9 +58,15 @@ def test_packaged_wheel_installs_in_a_fresh_virtualenv_and_loads(tmp_path, tiny_
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     site = subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip()
-    # spaCy comes from the project's environment (no network needed); vndiplo itself does not.
-    project_site = next(p for p in sys.path if p.endswith("site-packages"))
-    Path(site, "project_site.pth").write_text(project_site + "\n")
+    # spaCy comes from the project's environment (no network needed); vndiplo itself does not:
+    # a view of that site-packages without vndiplo's files, its entry points included.
+    project_site = Path(next(p for p in sys.path if p.endswith("site-packages")))
+    view = tmp_path / "site-view"
+    view.mkdir()
+    for entry in project_site.iterdir():
+        if "vndiplo" not in entry.name:
+            (view / entry.name).symlink_to(entry)
+    Path(site, "project_site.pth").write_text(f"{view}\n")
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)], check=True)
     script = (
         "import importlib.util, spacy\n"

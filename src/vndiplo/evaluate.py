@@ -8,7 +8,6 @@ same documents. Reports are data (JSON), prose (Markdown) and a PNG.
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Callable, Iterable
 
 from .annotations import PRF, AnnotatedDoc, Span, context_of, count_matches, require_valid
 from .corpus import atomic_write_text
+from .date_rules import date_spans
 from .labels import LabelSet, load_labels
 
 MISSED = "(missed)"
@@ -138,13 +138,6 @@ def gazetteer_predictor(train_docs: list[AnnotatedDoc]) -> Predictor:
 
 
 GAZETTEER_FILE = Path(__file__).resolve().parents[2] / "configs" / "gazetteers" / "entities.tsv"
-_DATE = re.compile(
-    r"(?:(?<![\w])(?:[Nn]gày|[Tt]háng|[Nn]ăm)\s+\d{1,4}(?:\s?[/.-]\s?\d{1,4}){0,2}"
-    r"(?:\s+tháng\s+\d{1,2})?(?:\s+năm\s+\d{1,4})?)"
-    r"|(?<![\w/])\d{1,2}/\d{1,2}(?:/\d{2,4})?(?![\w/])"
-)
-
-
 def read_gazetteer(path: Path = GAZETTEER_FILE) -> dict[str, str]:
     """The project's own entity lists: `surface<TAB>LABEL` per line."""
     from .text import decode_utf8
@@ -168,7 +161,7 @@ def fill_gaps(spans: list[Span], extra: list[Span]) -> list[Span]:
 
 def rules_spans(text: str, gazetteer: dict[str, str]) -> list[Span]:
     """Calendar expressions by pattern, then gazetteer names where no date is."""
-    return fill_gaps([Span(m.start(), m.end(), "DATE") for m in _DATE.finditer(text)], gazetteer_spans(text, gazetteer))
+    return fill_gaps([Span(start, end, "DATE") for start, end in date_spans(text)], gazetteer_spans(text, gazetteer))
 
 
 def rules_predictor(gazetteer: dict[str, str]) -> Predictor:
