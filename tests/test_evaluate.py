@@ -130,6 +130,32 @@ def test_cross_validation_scores_every_system_on_the_same_folds(tmp_path, tiny_g
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_news_test_is_scored_by_a_model_trained_on_all_the_gold(tmp_path, tiny_gold):
+    from pathlib import Path
+
+    from vndiplo.evaluate import cross_validate, crossval_markdown
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner.cfg"
+    news = tiny_gold[:2]
+    result = cross_validate(
+        tiny_gold[2:], folds=2, seed=0, config=config, work_dir=tmp_path, overrides={"training.max_steps": 10, "training.eval_frequency": 10},
+        baselines=("gazetteer", "rules"), news_test=news,
+    )
+    assert (tmp_path / "all" / "model-last").is_dir()
+    summary = result.summary()
+    assert set(summary["news_test"]) == {"model", "gazetteer", "rules", "model+rules"}
+    assert summary["news_test"]["model"]["support"]["PER"] == sum(1 for d in news for s in d.spans if s.label == "PER")
+    low, high = summary["news_test_interval"]
+    assert 0.0 <= low <= high <= 1.0
+    assert "Held-out news test" in crossval_markdown(summary, title="t")
+
+
+def test_bootstrap_interval_is_a_point_when_every_document_scores_the_same(tiny_gold):
+    from vndiplo.evaluate import bootstrap_interval
+
+    assert bootstrap_interval(tiny_gold, tiny_gold, resamples=50) == (1.0, 1.0)
+
+
 def test_fill_gaps_adds_only_spans_that_overlap_nothing():
     from vndiplo.evaluate import fill_gaps
 

@@ -402,22 +402,35 @@ def crossval_cli(
     underthesea: bool = typer.Option(True, "--underthesea/--no-underthesea", help="Score underthesea's NER on the coarse labels."),
     corpus: List[Path] = typer.Option([Path("corpus/docs.jsonl"), Path("corpus/extra.jsonl")], "--corpus", help="Corpus JSONL(s) giving each document its source, for scores by source."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Trainings run at the same time (one CPU core each)."),
+    news_test: Optional[Path] = typer.Option(
+        None, "--news-test", help="Held-out gold JSONL: also train on all the gold and score that model (and the baselines) on it."
+    ),
+    settings: List[str] = typer.Option(
+        [], "--set", help="Override a setting of the training config, SECTION.KEY=VALUE as in spaCy's CLI (repeatable), e.g. paths.vectors=null."
+    ),
 ):
-    """Document-level K-fold cross-validation with mean ± std per label, baselines and a learning curve."""
+    """Document-level K-fold cross-validation with mean ± std per label, baselines and a learning curve.
+
+    `--set paths.vectors=null --set components.tok2vec.model.embed.include_static_vectors=false`
+    trains the same pipeline without word vectors.
+    """
     import json as _json
+
+    from weasel.util.config import parse_config_overrides
 
     from .annotations import read_annotation_paths
     from .evaluate import cross_validate, crossval_markdown, plot_learning_curve
 
     docs = read_annotation_paths(gold)
-    overrides = {"system.seed": seed}
+    held_out = read_annotation_paths([news_test]) if news_test is not None else None
+    overrides = {"system.seed": seed, **parse_config_overrides([f"--{setting}" for setting in settings])}
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
     baselines = ("gazetteer", "rules", "underthesea") if underthesea else ("gazetteer", "rules")
     with ProgressBar("training", unit="model") as bar:
         result = cross_validate(
             docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
-            curve_fractions=(0.25, 0.5, 0.75, 1.0) if curve else (), baselines=baselines, processes=jobs, progress=bar,
+            curve_fractions=(0.25, 0.5, 0.75, 1.0) if curve else (), baselines=baselines, news_test=held_out, processes=jobs, progress=bar,
         )
     from .corpus import atomic_write_text, read_corpus
 
