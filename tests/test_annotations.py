@@ -248,3 +248,19 @@ def test_revisions_replace_named_spans_and_refuse_stale_ones():
         apply_revisions([revised], [revision])
     with pytest.raises(VndiploError, match="not 'Sergei'"):
         apply_revisions([doc(GOLD)], [{"id": "d1", "remove": [], "add": [[17, 30, "PER", "Sergei"]]}])
+
+
+def test_reviewed_warnings_are_counted_not_listed_and_errors_never_kept():
+    from vndiplo.annotations import ERROR, Finding, finding_key, split_reviewed
+
+    rare = Finding("warning", "a", 54, 60, "'Geneva' is labelled GPE here but left out in 2 places")
+    missed = Finding("warning", "c", 54, 60, "'Geneva' is labelled GPE in 2 places but not here")
+    broken = Finding(ERROR, "a", 0, 3, "span starts with whitespace")
+    reviewed = [
+        {"key": finding_key(rare), "decision": "kept", "note": "the city, labelled where it is one"},
+        {"key": finding_key(broken), "decision": "kept", "note": "no"},
+        {"key": finding_key(missed), "decision": "kept", "note": ""},  # no reason, no effect
+    ]
+    still_open, kept = split_reviewed([rare, missed, broken], reviewed)
+    assert kept == [rare] and still_open == [missed, broken]
+    assert finding_key(Finding("warning", "a", 54, 60, "'Geneva' is labelled GPE here but left out in 7 places")) == finding_key(rare)

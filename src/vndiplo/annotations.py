@@ -258,6 +258,25 @@ def check_consistency(docs: list[AnnotatedDoc]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.doc_id, f.start, f.message))
 
 
+def finding_key(finding: Finding) -> str:
+    """What identifies a warning across runs: place and surface, not the counts in its message."""
+    surface = finding.message.split("'")[1] if finding.message.count("'") >= 2 else finding.message
+    return f"{finding.doc_id}:{finding.start}-{finding.end}:{surface}"
+
+
+def split_reviewed(findings: list[Finding], reviewed: list[dict]) -> tuple[list[Finding], list[Finding]]:
+    """(findings still open, findings a reviewer read and kept with a reason).
+
+    A consistency warning is a question, not an error: "is this the odd one
+    out?" Once a reviewer has answered "yes, and rightly so" with a reason,
+    the answer is recorded (`annotations/review/consistency.jsonl`) and the
+    warning no longer hides the new ones. Errors can never be kept.
+    """
+    kept = {record["key"] for record in reviewed if record.get("decision") == "kept" and record.get("note")}
+    still_open = [f for f in findings if f.level == ERROR or finding_key(f) not in kept]
+    return still_open, [f for f in findings if f.level != ERROR and finding_key(f) in kept]
+
+
 def validate(docs: list[AnnotatedDoc], labels: LabelSet | None = None) -> list[Finding]:
     """All findings for a set of documents: per-document errors, then corpus warnings."""
     findings = [finding for doc in docs for finding in check_document(doc, labels)]

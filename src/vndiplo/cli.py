@@ -129,13 +129,18 @@ def validate_cli(
     corpus: List[Path] = typer.Option([], "--corpus", "-c", help="Corpus JSONL(s): also check each text equals the corpus text."),
     max_warnings: int = typer.Option(200, "--max-warnings", help="How many warnings to list."),
     counts: bool = typer.Option(False, "--counts", help="Also print a Markdown table of spans per label per document."),
+    reviewed: Optional[Path] = typer.Option(
+        None, "--reviewed", help="JSONL of warnings a reviewer read and kept, each with a reason ({key, decision: kept, note}); they are counted, not listed."
+    ),
 ):
     """Lint annotations against the label spec; errors exit 1, warnings are listed."""
-    from .annotations import ERROR, read_annotation_paths, validate
+    from .annotations import ERROR, read_annotation_paths, read_review, split_reviewed, validate
     from .corpus import read_corpus
 
     docs = read_annotation_paths(files)
-    findings = validate(docs)
+    if reviewed is not None and not reviewed.is_file():
+        raise VndiploError(f"No review file at {reviewed}", "", "Check the path given to --reviewed.")
+    findings, kept = split_reviewed(validate(docs), read_review(reviewed) if reviewed else [])
     if corpus:
         from .annotations import Finding
 
@@ -158,7 +163,8 @@ def validate_cli(
 
         info(count_table(docs))
     spans = sum(len(doc.spans) for doc in docs)
-    info(f"documents: {len(docs)}  spans: {spans}  errors: {len(errors_found)}  warnings: {len(warnings)}")
+    reviewed_note = f"  (and {len(kept)} reviewed and kept, see {reviewed})" if kept else ""
+    info(f"documents: {len(docs)}  spans: {spans}  errors: {len(errors_found)}  warnings: {len(warnings)}{reviewed_note}")
     if errors_found:
         raise typer.Exit(1)
     good("No errors")
