@@ -11,6 +11,8 @@ DASHES = r"[-–—]"
 # A comma or semicolon glued to a word (`4/02),Shinzou`) splits, unless it sits
 # between two digits (`1,5 triệu`).
 GLUED_SEPARATORS = r"[,;](?!\d)|(?<!\d)[,;]"
+# A full stop glued between a word and a capital (`TP.HCM`, `tp.Hà`) splits: the place after it is its own name.
+GLUED_FULL_STOP = r"(?<=[^\W\d])\.(?=[A-ZĐÀ-Ỹ])"
 
 
 def use_syllable_rules(nlp):
@@ -23,7 +25,7 @@ def use_syllable_rules(nlp):
     nlp.tokenizer.rules = {}
     nlp.tokenizer.prefix_search = compile_prefix_regex(list(nlp.Defaults.prefixes) + [DASHES]).search
     nlp.tokenizer.suffix_search = compile_suffix_regex(list(nlp.Defaults.suffixes) + [DASHES, r"\."]).search
-    nlp.tokenizer.infix_finditer = compile_infix_regex(list(nlp.Defaults.infixes) + [GLUED_SEPARATORS]).finditer
+    nlp.tokenizer.infix_finditer = compile_infix_regex(list(nlp.Defaults.infixes) + [GLUED_SEPARATORS, GLUED_FULL_STOP]).finditer
     return nlp
 
 
