@@ -3,9 +3,9 @@
 Dates are regular, and the spec settles their edges exactly: `ngày`/`tháng`/`năm` before the number
 are inside, times of day (`sáng 21/5`) and `hôm` are outside, a range whose ends share their month
 or year is one DATE (`ngày 25-26/4/2024`, `tháng 3-4/2024`), two complete dates are two. A learned
-model gets the edges of rare shapes wrong; these patterns do not. The component runs after the NER
-and replaces its DATE spans with the rule's wherever the rule finds a date, leaving every other label
-alone. Like `tokenizer_callbacks`, this module needs spaCy only, so a packaged model carries it.
+model gets the edges of rare shapes wrong; these patterns do not. The component runs after the NER:
+wherever the rule finds a date it replaces what the model put there, unless a longer name holds the
+date whole. Like `tokenizer_callbacks`, this module needs spaCy only, so a packaged model carries it.
 """
 
 from __future__ import annotations
@@ -69,16 +69,19 @@ def make_date_rules(nlp: Language, name: str):
 
 
 def apply_date_rules(doc: Doc) -> Doc:
-    """The rule's DATEs replace the model's DATEs they overlap; spans of other labels are never touched."""
-    rule_spans = [doc.char_span(start, end, label="DATE", alignment_mode="contract") for start, end in date_spans(doc.text)]
-    rule_spans = [span for span in rule_spans if span is not None and len(span)]
-    kept = []
-    for ent in doc.ents:
-        overlapping = [span for span in rule_spans if span.start < ent.end and ent.start < span.end]
-        if ent.label_ == "DATE" and overlapping:
+    """Each date the rule finds replaces the entities it overlaps, unless one of them holds it whole.
+
+    A name that contains a date (`Hội nghị Genève 1954`, `Ngày Quốc khánh 2 tháng 9`) keeps it;
+    anything else over a date (the model's DATE with `sáng` in it, or a date read as a place) gives way.
+    """
+    ents = list(doc.ents)
+    for start, end in date_spans(doc.text):
+        span = doc.char_span(start, end, label="DATE", alignment_mode="contract")
+        if span is None or not len(span):
             continue
-        if ent.label_ != "DATE":
-            rule_spans = [span for span in rule_spans if span not in overlapping]
-        kept.append(ent)
-    doc.ents = filter_spans(kept + rule_spans)
+        overlapping = [ent for ent in ents if ent.start < span.end and span.start < ent.end]
+        if any(ent.start <= span.start and span.end <= ent.end and len(ent) > len(span) and ent.label_ != "DATE" for ent in overlapping):
+            continue
+        ents = [ent for ent in ents if ent not in overlapping] + [span]
+    doc.ents = filter_spans(ents)
     return doc
