@@ -41,7 +41,7 @@ evaluate: train
 	$(BIN)/vndiplo evaluate training/model-best corpus/test.spacy --output training/evaluation
 	$(BIN)/vndiplo evaluate training/model-best $(NEWS_TEST) --output training/news-test
 
-# Slow (about 1.5 hours on 2 cores): every figure of the README's Results, copied to reports/.
+# Slow (about 1.5 hours on 2 cores, JOBS=2): every figure of the README's Results, copied to reports/.
 # Cross-validation on all the gold with its learning curve, then without word vectors, then on the
 # seeds alone and on seeds + extra corpus; each run also trains on all of its gold and scores that
 # model on the held-out news test.

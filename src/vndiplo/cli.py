@@ -404,7 +404,7 @@ def crossval_cli(
     config: Path = typer.Option(Path("configs/ner.cfg"), "--config", "-c", help="spaCy training config."),
     seed: int = typer.Option(0, "--seed", help="Seed for folds and training."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override training.max_steps for every fold."),
-    curve: bool = typer.Option(True, "--curve/--no-curve", help="Also train on 25/50/75% of each fold's training documents."),
+    curve: bool = typer.Option(True, "--curve/--no-curve", help="Also train on 25% and 50% of each fold's training documents (the learning curve)."),
     underthesea: bool = typer.Option(True, "--underthesea/--no-underthesea", help="Score underthesea's NER on the coarse labels."),
     corpus: List[Path] = typer.Option([Path("corpus/docs.jsonl"), Path("corpus/extra.jsonl")], "--corpus", help="Corpus JSONL(s) giving each document its source, for scores by source."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Trainings run at the same time (one CPU core each)."),
@@ -436,7 +436,7 @@ def crossval_cli(
     with ProgressBar("training", unit="model") as bar:
         result = cross_validate(
             docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
-            curve_fractions=(0.25, 0.5, 0.75, 1.0) if curve else (), baselines=baselines, news_test=held_out, processes=jobs, progress=bar,
+            curve_fractions=(0.25, 0.5, 1.0) if curve else (), baselines=baselines, news_test=held_out, processes=jobs, progress=bar,
         )
     from .corpus import atomic_write_text, read_corpus
 
