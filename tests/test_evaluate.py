@@ -3,6 +3,7 @@ import json
 import pytest
 
 from vndiplo.annotations import AnnotatedDoc, Span
+from vndiplo.errors import VndiploError
 from vndiplo.evaluate import (
     MISSED,
     SPURIOUS,
@@ -148,6 +149,31 @@ def test_the_news_test_is_scored_by_a_model_trained_on_all_the_gold(tmp_path, ti
     low, high = summary["news_test_interval"]
     assert 0.0 <= low <= high <= 1.0
     assert "Held-out news test" in crossval_markdown(summary, title="t")
+
+
+def test_without_folds_only_the_news_test_and_its_learning_curve_are_scored(tmp_path, tiny_gold):
+    from pathlib import Path
+
+    from vndiplo.evaluate import cross_validate, crossval_markdown
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "ner.cfg"
+    result = cross_validate(
+        tiny_gold[1:], folds=0, seed=0, config=config, work_dir=tmp_path, overrides={"training.max_steps": 10, "training.eval_frequency": 10},
+        baselines=(), news_test=tiny_gold[:1], news_curve_fractions=(0.5, 1.0),
+    )
+    summary = result.summary()
+    assert summary["systems"] == {} and set(summary["news_test"]) == {"model"}
+    assert [(p["documents"], p["fraction"]) for p in summary["news_curve"]] == [(2, 0.5), (4, 1.0)]
+    assert "Learning curve on the news test" in crossval_markdown(summary, title="t")
+
+
+def test_nothing_to_score_is_refused(tmp_path, tiny_gold):
+    from pathlib import Path
+
+    from vndiplo.evaluate import cross_validate
+
+    with pytest.raises(VndiploError, match="Nothing to score"):
+        cross_validate(tiny_gold, folds=0, seed=0, config=Path("configs/ner.cfg"), work_dir=tmp_path, baselines=())
 
 
 def test_bootstrap_interval_is_a_point_when_every_document_scores_the_same(tiny_gold):

@@ -399,7 +399,7 @@ def evaluate_cli(
 @reports_errors
 def crossval_cli(
     gold: List[Path] = typer.Argument(..., help="Gold JSONL files or folders."),
-    folds: int = typer.Option(5, "--folds", "-k", help="Number of document folds."),
+    folds: int = typer.Option(5, "--folds", "-k", min=0, help="Number of document folds (0: no cross-validation, only the --news-test model)."),
     output: Path = typer.Option(Path("training/crossval"), "--output", "-o", help="Folder for crossval.json, report.md, learning_curve.png."),
     config: Path = typer.Option(Path("configs/ner.cfg"), "--config", "-c", help="spaCy training config."),
     seed: int = typer.Option(0, "--seed", help="Seed for folds and training."),
@@ -411,6 +411,7 @@ def crossval_cli(
     news_test: Optional[Path] = typer.Option(
         None, "--news-test", help="Held-out gold JSONL: also train on all the gold and score that model (and the baselines) on it."
     ),
+    news_curve: bool = typer.Option(False, "--news-curve/--no-news-curve", help="Also train on 25% and 50% of the gold and score those on the news test."),
     settings: List[str] = typer.Option(
         [], "--set", help="Override a setting of the training config, SECTION.KEY=VALUE as in spaCy's CLI (repeatable), e.g. paths.vectors=null."
     ),
@@ -436,7 +437,8 @@ def crossval_cli(
     with ProgressBar("training", unit="model") as bar:
         result = cross_validate(
             docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
-            curve_fractions=(0.25, 0.5, 1.0) if curve else (), baselines=baselines, news_test=held_out, processes=jobs, progress=bar,
+            curve_fractions=(0.25, 0.5, 1.0) if curve else (), baselines=baselines, news_test=held_out,
+            news_curve_fractions=(0.25, 0.5, 1.0) if news_curve else (), processes=jobs, progress=bar,
         )
     from .corpus import atomic_write_text, read_corpus
 

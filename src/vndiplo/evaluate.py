@@ -327,6 +327,7 @@ class CrossValidation:
     predictions: dict[str, list[AnnotatedDoc]] = field(default_factory=dict)  # system → held-out predictions, all folds
     news_test: dict[str, Scores] = field(default_factory=dict)  # system → scores on the held-out news test set
     news_test_interval: tuple[float, float] | None = None  # model micro-F1, 95% bootstrap interval over documents
+    news_curve: list[dict] = field(default_factory=list)  # {"fraction", "documents", "f1"} on the news test
 
     def by_source(self, gold: list[AnnotatedDoc], sources: dict[str, str]) -> dict[str, dict[str, float]]:
         """Strict micro-F1 per document source, pooled over the held-out folds."""
@@ -344,9 +345,11 @@ class CrossValidation:
     def summary(self, labels: LabelSet | None = None, gold: list[AnnotatedDoc] | None = None, sources: dict[str, str] | None = None) -> dict:
         labels = labels or load_labels()
         out: dict = {"folds": self.folds, "systems": {}, "learning_curve": []}
-        if gold is not None and sources:
+        if gold is not None and sources and self.folds:
             out["by_source"] = self.by_source(gold, sources)
         for system, runs in self.fold_scores.items():
+            if not runs:  # no folds: news test only
+                continue
             entry = {
                 "micro_f1": mean_std([s.micro.f1 for s in runs]),
                 "coarse_micro_f1": mean_std([s.coarse_micro.f1 for s in runs]),
@@ -370,6 +373,7 @@ class CrossValidation:
                 for system, scores in self.news_test.items()
             }
             out["news_test_interval"] = self.news_test_interval
+            out["news_curve"] = self.news_curve
         return out
 
 
@@ -404,6 +408,7 @@ def cross_validate(
     curve_fractions: tuple[float, ...] = (),
     baselines: tuple[str, ...] = ("gazetteer", "rules", "underthesea"),
     news_test: list[AnnotatedDoc] | None = None,
+    news_curve_fractions: tuple[float, ...] = (),
     processes: int = 1,
     progress=None,
 ) -> CrossValidation:
@@ -414,9 +419,11 @@ def cross_validate(
     (shuffled with the seed). With `news_test`, one more model is trained on all
     the gold and scored on those held-out documents, beside the baselines (the
     gazetteer then built from all the gold): cross-validation on the project's
-    own gold flatters a model, unseen news is what it is for. All trainings are
-    planned first and run `processes` at a time; scoring follows.
-    `progress(done, total)` counts trainings.
+    own gold flatters a model, unseen news is what it is for;
+    `news_curve_fractions` also trains on shares of the gold for a learning
+    curve measured on the news test. `folds=0` skips cross-validation and
+    trains for the news test only. All trainings are planned first and run
+    `processes` at a time; scoring follows. `progress(done, total)` counts trainings.
     """
     import random
 
@@ -426,8 +433,12 @@ def cross_validate(
     from .train import TrainingJob, train_all
 
     require_valid(docs, "gold")
+    if folds == 0 and not news_test:
+        from .errors import VndiploError
+
+        raise VndiploError("Nothing to score: no folds and no news test", "", "Give --folds 2 or more, or --news-test GOLD.jsonl.")
     by_id = {doc.id: doc for doc in docs}
-    fold_ids = fold_documents(docs, folds=folds, seed=seed)
+    fold_ids = fold_documents(docs, folds=folds, seed=seed) if folds else []
     jobs, plan = [], []
     for index, test_ids in enumerate(fold_ids):
         train_docs = [doc for doc in docs if doc.id not in set(test_ids)]
@@ -442,8 +453,14 @@ def cross_validate(
             if size < len(train_docs):
                 jobs.append(TrainingJob(shuffled[:size], shuffled[:1], work_dir / f"fold-{index}-n{size}", config, overrides))
         plan.append((test_ids, train_docs, sizes))
+    news_sizes = []
     if news_test:
         jobs.append(TrainingJob(docs, docs[:2], work_dir / "all", config, overrides))
+        shuffled = docs[:]
+        random.Random(seed).shuffle(shuffled)
+        news_sizes = [max(1, round(len(docs) * fraction)) for fraction in news_curve_fractions if fraction < 1.0]
+        for size in news_sizes:
+            jobs.append(TrainingJob(shuffled[:size], shuffled[:1], work_dir / f"all-n{size}", config, overrides))
     train_all(jobs, processes=processes, progress=progress)
 
     systems = ("model",) + baselines + (("model+rules",) if "rules" in baselines else ())
@@ -488,6 +505,11 @@ def cross_validate(
         if "underthesea" in baselines:
             results.news_test["underthesea"] = score(news_test, underthesea_predictor()(news_test), coarse_only=True)
         results.news_test_interval = bootstrap_interval(news_test, predictions["model"], seed=seed)
+        for size in news_sizes:
+            subset_nlp = spacy.load(work_dir / f"all-n{size}" / "model-last")
+            results.news_curve.append({"fraction": size / len(docs), "documents": size, "f1": score(news_test, model_predictor(subset_nlp)(news_test)).micro.f1})
+        if news_sizes:
+            results.news_curve.append({"fraction": 1.0, "documents": len(docs), "f1": results.news_test["model"].micro.f1})
     return results
 
 
@@ -524,7 +546,21 @@ def crossval_markdown(summary: dict, *, title: str, labels: LabelSet | None = No
     systems = summary["systems"]
     fine = [name for name in ("model", "gazetteer", "rules", "model+rules") if name in systems]
     fmt = lambda ms: f"{ms[0]:.3f} ± {ms[1]:.3f}"  # noqa: E731
-    lines = [f"# {title}", "", f"Document-level {len(summary['folds'])}-fold cross-validation, strict span matching, mean ± standard deviation over folds.", ""]
+    lines = [f"# {title}", ""]
+    if summary["folds"]:
+        lines += _crossval_tables(summary, labels, fine, fmt)
+    if summary.get("news_test"):
+        lines += _news_test_tables(summary, labels)
+    if summary["learning_curve"]:
+        lines += ["", "Learning curve (share of each fold's training documents → held-out micro-F1):", "", "| share | documents (mean) | micro-F1 |", "|---|---|---|"]
+        lines += [f"| {p['fraction']:.0%} | {p['documents']} | {fmt(p['micro_f1'])} |" for p in summary["learning_curve"]]
+        lines += ["", "![learning curve](learning_curve.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def _crossval_tables(summary: dict, labels: LabelSet, fine: list[str], fmt) -> list[str]:
+    systems = summary["systems"]
+    lines = [f"Document-level {len(summary['folds'])}-fold cross-validation, strict span matching, mean ± standard deviation over folds.", ""]
     lines += ["| label | gold mentions | " + " | ".join(fine) + " |", "|---|---|" + "---|" * len(fine)]
     for name in labels.names:
         lines.append(f"| {name} | {systems['model']['support'][name]} | " + " | ".join(fmt(systems[s]["per_label_f1"][name]) for s in fine) + " |")
@@ -548,24 +584,26 @@ def crossval_markdown(summary: dict, *, title: str, labels: LabelSet | None = No
             for name in labels.names:
                 cells = [summary["by_source"][source]["model_per_label"][name] for source in sources]
                 lines.append(f"| {name} | " + " | ".join(f"{f1:.3f} ({gold})" for f1, gold in cells) + " |")
-    if summary.get("news_test"):
-        news = summary["news_test"]
-        news_fine = [name for name in ("model", "gazetteer", "rules", "model+rules") if name in news]
-        low, high = summary["news_test_interval"]
-        lines += ["", "## Held-out news test", "", "One model trained on all the gold above, scored on the news test set it never saw "
-                  f"(model micro-F1 95% interval over documents: {low:.3f}–{high:.3f}).", ""]
-        lines += ["| label | gold mentions | " + " | ".join(news_fine) + " |", "|---|---|" + "---|" * len(news_fine)]
-        for name in labels.names:
-            lines.append(f"| {name} | {news['model']['support'][name]} | " + " | ".join(f"{news[s]['per_label_f1'][name]:.3f}" for s in news_fine) + " |")
-        lines.append("| **micro** | | " + " | ".join(f"**{news[s]['micro_f1']:.3f}**" for s in news_fine) + " |")
-        lines.append("| coarse micro | | " + " | ".join(f"{news[s]['coarse_micro_f1']:.3f}" for s in news_fine) + " |")
-        if "underthesea" in news:
-            lines += ["", f"underthesea, coarse micro-F1 on the same documents: {news['underthesea']['coarse_micro_f1']:.3f}."]
-    if summary["learning_curve"]:
-        lines += ["", "Learning curve (share of each fold's training documents → held-out micro-F1):", "", "| share | documents (mean) | micro-F1 |", "|---|---|---|"]
-        lines += [f"| {p['fraction']:.0%} | {p['documents']} | {fmt(p['micro_f1'])} |" for p in summary["learning_curve"]]
-        lines += ["", "![learning curve](learning_curve.png)"]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _news_test_tables(summary: dict, labels: LabelSet) -> list[str]:
+    news = summary["news_test"]
+    news_fine = [name for name in ("model", "gazetteer", "rules", "model+rules") if name in news]
+    low, high = summary["news_test_interval"]
+    lines = ["", "## Held-out news test", "", "One model trained on all the gold above, scored on the news test set it never saw "
+             f"(model micro-F1 95% interval over documents: {low:.3f}–{high:.3f}).", ""]
+    lines += ["| label | gold mentions | " + " | ".join(news_fine) + " |", "|---|---|" + "---|" * len(news_fine)]
+    for name in labels.names:
+        lines.append(f"| {name} | {news['model']['support'][name]} | " + " | ".join(f"{news[s]['per_label_f1'][name]:.3f}" for s in news_fine) + " |")
+    lines.append("| **micro** | | " + " | ".join(f"**{news[s]['micro_f1']:.3f}**" for s in news_fine) + " |")
+    lines.append("| coarse micro | | " + " | ".join(f"{news[s]['coarse_micro_f1']:.3f}" for s in news_fine) + " |")
+    if "underthesea" in news:
+        lines += ["", f"underthesea, coarse micro-F1 on the same documents: {news['underthesea']['coarse_micro_f1']:.3f}."]
+    if summary.get("news_curve"):
+        lines += ["", "Learning curve on the news test (a share of the gold, shuffled → news-test micro-F1):", "", "| share | documents | micro-F1 |", "|---|---|---|"]
+        lines += [f"| {p['fraction']:.0%} | {p['documents']} | {p['f1']:.3f} |" for p in summary["news_curve"]]
+    return lines
 
 
 # --- speed and memory ----------------------------------------------------------------------
