@@ -51,8 +51,10 @@ crossval: dataset
 	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --no-curve --jobs $(JOBS) --news-test $(NEWS_TEST) $(CORPORA) $(NO_VECTORS) --output training/crossval-novectors
 	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl --folds 0 --jobs $(JOBS) --news-test $(NEWS_TEST) --output training/news-seeds
 	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl $(GOLD)/extra.jsonl --folds 0 --jobs $(JOBS) --news-test $(NEWS_TEST) --output training/news-seeds-extra
+	$(BIN)/vndiplo evaluate training/crossval/models/all/model-last $(NEWS_TEST) --disable date_rules --no-baselines --output training/news-without-date-rules
 	for run in crossval crossval-novectors news-seeds news-seeds-extra; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/crossval.json reports/$$run/; done
+	mkdir -p reports/news-without-date-rules && cp training/news-without-date-rules/report.md training/news-without-date-rules/scores.json reports/news-without-date-rules/
 
 # Model in the loop replayed on gold: seed models pre-annotate and rank the extra corpus (README figures).
 loop: install

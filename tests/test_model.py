@@ -78,3 +78,13 @@ def test_packaged_wheel_installs_in_a_fresh_virtualenv_and_loads(tmp_path, tiny_
     result = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "['Á', '.']" in result.stdout
+
+
+def test_load_can_leave_a_component_out_and_names_an_unknown_one(tiny_model):
+    from vndiplo.errors import VndiploError
+    from vndiplo.model import load
+
+    assert "date_rules" not in load(tiny_model, disable=("date_rules",)).pipe_names
+    assert [(e.text, e.label_) for e in load(tiny_model)("ngày 21/1/2022").ents] == [("ngày 21/1/2022", "DATE")]
+    with pytest.raises(VndiploError, match="no component parser"):
+        load(tiny_model, disable=("parser",))

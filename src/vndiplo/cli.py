@@ -317,7 +317,7 @@ def vectors_cli(
     """Train floret word vectors (cbow, hashed subwords) on plain Vietnamese text for the model.
 
     The text is cut by the pipeline's syllable tokenizer; the folder written is what
-    `[paths] vectors` in configs/ner.cfg points to.
+    `paths.vectors` in configs/ner.cfg points to.
     """
     from tqdm import tqdm
 
@@ -366,6 +366,7 @@ def evaluate_cli(
     output: Path = typer.Option(Path("training/evaluation"), "--output", "-o", help="Folder for scores.json, report.md, confusion.png."),
     baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also score the gazetteer (from corpus/train.spacy) and underthesea."),
     train_data: Path = typer.Option(Path("corpus/train.spacy"), "--train-data", help="Training gold for the gazetteer baseline."),
+    disable: List[str] = typer.Option([], "--disable", help="Pipeline component to leave out (repeatable), e.g. date_rules, to measure what it adds."),
 ):
     """Strict per-label P/R/F1, coarse scores, confusion matrix and errors, as JSON, Markdown and PNG."""
     from .dataset import read_docbin
@@ -373,8 +374,8 @@ def evaluate_cli(
     from .model import load
 
     gold = _read_gold_or_docbin(data or [Path("corpus/test.spacy")])
-    scores = score(gold, model_predictor(load(model))(gold))
-    extra = {"documents": [d.id for d in gold], "model": str(model)}
+    scores = score(gold, model_predictor(load(model, disable=tuple(disable)))(gold))
+    extra = {"documents": [d.id for d in gold], "model": str(model), "disabled": disable}
     comparison = []
     if baselines:
         gazetteer = score(gold, gazetteer_predictor(read_docbin(train_data))(gold))

@@ -16,8 +16,11 @@ DEFAULT_MODEL = Path("training/model-best")
 PACKAGE_NAME = "vndiplo_ner"
 
 
-def load(path: str | Path | None = None):
-    """The trained spaCy pipeline (default `training/model-best`), `doc.ents` carry the labels."""
+def load(path: str | Path | None = None, disable: tuple[str, ...] = ()):
+    """The trained spaCy pipeline (default `training/model-best`), `doc.ents` carry the labels.
+
+    `disable` names components to leave out, e.g. `("date_rules",)` to see what the rules add.
+    """
     import spacy
 
     from . import dataset  # noqa: F401  registers the tokenizer callback named in the config
@@ -29,7 +32,10 @@ def load(path: str | Path | None = None):
             "",
             "Train one with `make all` (or `vndiplo train corpus/ --output training/`), or pass the path of a model.",
         )
-    return spacy.load(model)
+    unknown = [name for name in disable if name not in spacy.util.load_config(model / "config.cfg")["nlp"]["pipeline"]]
+    if unknown:
+        raise errors.VndiploError(f"The pipeline at {model} has no component {', '.join(unknown)}", "", "Name components of its config's [nlp] pipeline.")
+    return spacy.load(model, disable=list(disable))
 
 
 def read_texts(path: Path) -> list[AnnotatedDoc]:
