@@ -401,12 +401,17 @@ Seed articles: Vietnamese news reports, kept for research on the project's NER t
 Extra corpus (`wiki`, `vtb` sources): excerpts of Vietnamese Wikipedia and sentences of
 UD_Vietnamese-VTB, CC BY-SA 4.0; annotations on them are adaptations shared under CC BY-SA 4.0
 with the attribution in `corpus/extra-corpus/SOURCES.md` (section 3) and `LICENSE.md`.
+The whole treebank (`vtb` source, `corpus/vtb/`): UD_Vietnamese-VTB, CC BY-SA 4.0, attribution in
+`corpus/vtb/README.md`. Wikipedia excerpts (`viwiki` source, `corpus/viwiki/`): CC BY-SA 3.0 text,
+attribution in `corpus/viwiki/SOURCES.md`; adaptations may be shared under CC BY-SA 4.0 (3.0 §4(b)).
+The held-out news test set (`corpus/news-test/`) is not part of this dataset.
 
 ## Personal and sensitive information
 
 The texts name public figures (heads of state, ministers, spokespeople) in their public roles,
-as reported in the news and encyclopedia text. The VTB sentences also name a few private people
-as printed in newspapers. No other personal data is collected.
+as reported in the news and encyclopedia text. The VTB sentences also name private people
+as printed in mid-2000s newspapers (crime and human-interest stories, often by first name or
+initials). No other personal data is collected.
 """
 
 
