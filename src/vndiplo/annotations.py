@@ -19,6 +19,7 @@ from typing import Iterable
 from . import errors
 from .corpus import atomic_write_text, iter_jsonl
 from .labels import LabelSet, load_labels
+from .text import is_word_bounded
 
 ERROR = "error"
 WARNING = "warning"
@@ -135,12 +136,13 @@ def parse_markup(marked: str, doc_id: str, expected_text: str) -> AnnotatedDoc:
     marked = unicodedata.normalize("NFC", marked).strip()
     pieces: list[str] = []
     spans: list[Span] = []
-    last = 0
+    last = length = 0
     for match in _MARKUP.finditer(marked):
-        pieces.append(marked[last : match.start()])
-        start = sum(map(len, pieces))
-        spans.append(Span(start, start + len(match.group(1)), match.group(2)))
-        pieces.append(match.group(1))
+        before, surface = marked[last : match.start()], match.group(1)
+        start = length + len(before)
+        spans.append(Span(start, start + len(surface), match.group(2)))
+        pieces += [before, surface]
+        length = start + len(surface)
         last = match.end()
     pieces.append(marked[last:])
     text = "".join(pieces)
@@ -213,8 +215,7 @@ def _free_occurrences(doc: AnnotatedDoc, surface: str) -> list[int]:
     while position != -1:
         end = position + len(surface)
         touching = any(s.start < end and position < s.end for s in doc.spans)
-        word_bounded = (position == 0 or not doc.text[position - 1].isalnum()) and (end == len(doc.text) or not doc.text[end].isalnum())
-        if word_bounded and not touching:
+        if is_word_bounded(doc.text, position, end) and not touching:
             found.append(position)
         position = doc.text.find(surface, position + 1)
     return found
@@ -515,8 +516,7 @@ def _revision_spans(items: object, text: str, where: str) -> list[Span]:
     """[[start, end, LABEL, surface], ...] of a revision, each surface checked against the text."""
     if not isinstance(items, list) or not all(isinstance(item, list) and len(item) == 4 for item in items):
         raise errors.VndiploError(f"Revision {where}: spans must be [[start, end, \"LABEL\", \"surface\"], ...]", repr(items), "Fix the revisions file.")
-    spans = _decided_spans([list(item) for item in items], [], [], text, where)
-    return spans
+    return _decided_spans([list(item) for item in items], [], [], text, where)
 
 
 def apply_revisions(gold: list[AnnotatedDoc], revisions: list[dict], labels: LabelSet | None = None) -> list[AnnotatedDoc]:
@@ -526,8 +526,7 @@ def apply_revisions(gold: list[AnnotatedDoc], revisions: list[dict], labels: Lab
     passes (date ranges, event names) must still reach them; a revision says
     which spans change and why, and fails if the gold no longer holds what it removes.
     """
-    by_id = {doc.id: doc for doc in gold}
-    revised = dict(by_id)
+    revised = {doc.id: doc for doc in gold}
     for number, revision in enumerate(revisions, start=1):
         doc = revised.get(revision.get("id"))
         if doc is None:

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from .errors import VndiploError
+from .errors import VndiploError, missing_file
 
 app = typer.Typer(
     name="vndiplo",
@@ -137,9 +137,9 @@ def validate_cli(
     from .annotations import ERROR, read_annotation_paths, read_review, split_reviewed, validate
     from .corpus import read_corpus
 
-    docs = read_annotation_paths(files)
     if reviewed is not None and not reviewed.is_file():
-        raise VndiploError(f"No review file at {reviewed}", "", "Check the path given to --reviewed.")
+        raise missing_file(str(reviewed), "Review file", "Check the path given to --reviewed.")
+    docs = read_annotation_paths(files)
     findings, kept = split_reviewed(validate(docs), read_review(reviewed) if reviewed else [])
     if corpus:
         from .annotations import Finding
@@ -253,12 +253,12 @@ def adjudicate_cli(
     """
     from .annotations import adjudicate, apply_revisions, read_annotations, read_review, write_annotations, write_review
 
+    if revisions is not None and not revisions.is_file():
+        raise missing_file(str(revisions), "Revisions file", "Check the path given to --revisions.")
+    changes = read_review(revisions) if revisions is not None else []
     review = review or out.with_suffix(".review.jsonl")
     result = adjudicate(read_annotations(file_a), read_annotations(file_b), decisions=read_review(review), prefer=prefer)
     write_review(result.review, review)
-    if revisions is not None and not revisions.is_file():
-        raise VndiploError(f"No revisions file at {revisions}", "", "Check the path given to --revisions.")
-    changes = read_review(revisions) if revisions is not None else []
     if log is not None:
         from .annotations import adjudication_log, revisions_log
         from .corpus import atomic_write_text
@@ -396,6 +396,10 @@ def evaluate_cli(
     good(f"Reports: {paths['markdown']}, {paths['json']}, {paths['png']}")
 
 
+# Shares of the training documents for the learning curves (of the folds and of the news test).
+CURVE_FRACTIONS = (0.25, 0.5, 1.0)
+
+
 @app.command("crossval")
 @reports_errors
 def crossval_cli(
@@ -438,8 +442,8 @@ def crossval_cli(
     with ProgressBar("training", unit="model") as bar:
         result = cross_validate(
             docs, folds=folds, seed=seed, config=config, work_dir=output / "models", overrides=overrides,
-            curve_fractions=(0.25, 0.5, 1.0) if curve else (), baselines=baselines, news_test=held_out,
-            news_curve_fractions=(0.25, 0.5, 1.0) if news_curve else (), processes=jobs, progress=bar,
+            curve_fractions=CURVE_FRACTIONS if curve else (), baselines=baselines, news_test=held_out,
+            news_curve_fractions=CURVE_FRACTIONS if news_curve else (), processes=jobs, progress=bar,
         )
     from .corpus import atomic_write_text, read_corpus
 

@@ -18,6 +18,7 @@ from .annotations import PRF, AnnotatedDoc, Span, context_of, count_matches, req
 from .corpus import atomic_write_text
 from .date_rules import date_spans
 from .labels import LabelSet, load_labels
+from .text import is_word_bounded
 
 MISSED = "(missed)"
 SPURIOUS = "(spurious)"
@@ -103,10 +104,6 @@ def model_predictor(nlp) -> Predictor:
     return predict
 
 
-def _word_bounded(text: str, start: int, end: int) -> bool:
-    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
-
-
 def build_gazetteer(train_docs: list[AnnotatedDoc]) -> dict[str, str]:
     """Every surface string seen in training, with the label it had most often."""
     seen: dict[str, Counter] = {}
@@ -124,7 +121,7 @@ def gazetteer_spans(text: str, gazetteer: dict[str, str]) -> list[Span]:
         position = text.find(surface)
         while position != -1:
             end = position + len(surface)
-            if _word_bounded(text, position, end) and not any(taken[position:end]):
+            if is_word_bounded(text, position, end) and not any(taken[position:end]):
                 spans.append(Span(position, end, gazetteer[surface]))
                 for i in range(position, end):
                     taken[i] = True

@@ -41,6 +41,11 @@ def split_lines(text: str) -> list[str]:
     return [line for line in lines if line]
 
 
+def is_word_bounded(text: str, start: int, end: int) -> bool:
+    """`text[start:end]` neither starts nor ends inside a word (no letter or digit glued to either edge)."""
+    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
+
+
 def count_words(text: str) -> int:
     """Whitespace tokens holding a letter or digit (syllables, for Vietnamese)."""
     return sum(1 for token in text.split() if _WORD.search(token))

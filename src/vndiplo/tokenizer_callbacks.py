@@ -11,7 +11,8 @@ DASHES = r"[-–—]"
 # A comma or semicolon glued to a word (`4/02),Shinzou`) splits, unless it sits
 # between two digits (`1,5 triệu`).
 GLUED_SEPARATORS = r"[,;](?!\d)|(?<!\d)[,;]"
-# A full stop glued between a word and a capital (`TP.HCM`, `tp.Hà`) splits: the place after it is its own name.
+# A full stop glued between a word and a capital or an accented letter (`TP.HCM`, `tp.Hà`) splits: the place
+# after it is its own name.
 GLUED_FULL_STOP = r"(?<=[^\W\d])\.(?=[A-ZĐÀ-Ỹ])"
 
 
