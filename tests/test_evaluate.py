@@ -217,3 +217,13 @@ def test_cross_validation_refuses_gold_that_breaks_the_spec_before_training(tmp_
     with pytest.raises(VndiploError, match="break the label spec"):
         cross_validate(broken, folds=2, seed=0, config=Path("configs/ner.cfg"), work_dir=tmp_path / "models", baselines=())
     assert not (tmp_path / "models").exists()
+
+
+def test_crossval_refuses_a_malformed_setting_before_training(tmp_path):
+    from typer.testing import CliRunner
+
+    from vndiplo.cli import app
+
+    result = CliRunner().invoke(app, ["crossval", "annotations/gold/seeds.jsonl", "--set", "nonsense", "--output", str(tmp_path / "cv")])
+    assert result.exit_code == 1 and "SECTION.KEY=VALUE" in result.output
+    assert not (tmp_path / "cv").exists()

@@ -435,6 +435,9 @@ def crossval_cli(
 
     docs = read_annotation_paths(gold)
     held_out = read_annotation_paths([news_test]) if news_test is not None else None
+    malformed = [setting for setting in settings if "." not in setting.partition("=")[0] or "=" not in setting]
+    if malformed:
+        raise VndiploError(f"--set takes SECTION.KEY=VALUE, not {malformed[0]!r}", "", "For example: --set paths.vectors=null")
     overrides = {"system.seed": seed, **parse_config_overrides([f"--{setting}" for setting in settings])}
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
