@@ -79,14 +79,14 @@ def visualize(nlp, docs: list[AnnotatedDoc], path: Path) -> None:
 def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str = "0.1.0") -> Path:
     """An installable wheel of the pipeline, built with `spacy package`; returns the wheel path.
 
-    The tokenizer rules and the date rules ship as code in the wheel, and the
+    The tokenizer rules, the entity-boundary rules and the date rules ship as code in the wheel, and the
     vectors are part of the pipeline, so the wheel needs spaCy only:
     `spacy.load("vi_vndiplo_ner")` works without vndiplo installed.
     """
     if not (model / "config.cfg").exists():
         raise errors.missing_file(str(model), "Model", "Train first: vndiplo train corpus/ --output training/")
     output.mkdir(parents=True, exist_ok=True)
-    code = ",".join(str(Path(__file__).with_name(module)) for module in ("tokenizer_callbacks.py", "date_rules.py"))
+    code = ",".join(str(Path(__file__).with_name(module)) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py"))
     command = [
         sys.executable, "-m", "spacy", "package", str(model), str(output),
         "--name", name, "--version", version, "--build", "wheel", "--force", "--code", code,

@@ -1,0 +1,87 @@
+"""Two entity edges that news text gets wrong and the label spec settles: line breaks and title chains.
+
+News pages put a headline, a dateline or a credit on a line of its own (`Hội nghị Tương lai châu Á`
+then `Nhận lời mời...`); a learned model reads on across the break and makes one long span. The spec
+never lets a name cross a line, so `line_breaks` (before the NER) marks every line as a sentence
+start, and spaCy's NER does not extend an entity across a sentence start.
+
+In a title chain (`Chủ tịch Quốc hội Việt Nam Vương Đình Huệ`) the spec gives the organ and the
+person a span each; the model often runs the organ on into the name. `title_chain_names` (after the
+NER) splits an ORG that follows a TITLE and ends in a Vietnamese personal name (a surname and one to
+three more capitalised syllables) into the ORG and a PER, unless that ending is a place or an organ's
+namesake (`Thành ủy Hà Nội`, `Học viện ... Hồ Chí Minh`).
+
+Like `date_rules`, this module needs spaCy only, so a packaged model carries it.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+# The commonest Vietnamese surnames, plus the Chinese ones news writes in Vietnamese reading (Tập, Vương).
+SURNAMES = frozenset(
+    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Vương Tô Trương Đinh Mai "
+    "Lương Hà Đào Tạ Lâm Thái Trịnh Đoàn Cao Chu Triệu Kiều Hầu Quách Lưu Tống Đàm Thân Mạc La Nông Lại "
+    "Lò Tăng Khổng Phùng Giang Kim Tập".split()
+)
+# Endings of organ names that begin with a surname but are places or namesakes, not the person after the organ.
+NOT_PERSONS = frozenset(
+    {
+        "Hà Nội", "Hà Nam", "Hà Giang", "Hà Tĩnh", "Thái Nguyên", "Thái Bình", "Thái Lan", "Thái Bình Dương",
+        "Lâm Đồng", "Cao Bằng", "La Gi", "Hồ Chí Minh", "Nguyễn Ái Quốc", "Nguyễn Tri Phương",
+    }
+)
+MAX_NAME_TOKENS = 4
+
+
+@Language.factory("vndiplo_line_breaks")
+def make_line_breaks(nlp: Language, name: str):
+    """Registered under `spacy_factories` in vndiplo's entry points, so `spacy.load` finds it."""
+    return mark_line_starts
+
+
+def mark_line_starts(doc: Doc) -> Doc:
+    """A line break and the token after it start sentences, so no entity the NER builds crosses a line."""
+    for token in doc[1:]:
+        if "\n" in token.text:
+            token.is_sent_start = True
+            if token.i + 1 < len(doc):
+                doc[token.i + 1].is_sent_start = True
+    return doc
+
+
+@Language.factory("vndiplo_title_chains")
+def make_title_chains(nlp: Language, name: str):
+    """Registered under `spacy_factories` in vndiplo's entry points, so `spacy.load` finds it."""
+    return split_title_chains
+
+
+def _is_name_syllable(text: str) -> bool:
+    return text[:1].isupper() and text[1:].islower()
+
+
+def person_start(org: Span) -> int | None:
+    """The token index where a personal name closing this organ span begins, or None when it has none.
+
+    The organ keeps at least two tokens; the name is a surname and one to three more capitalised syllables.
+    """
+    for start in range(max(org.start + 2, org.end - MAX_NAME_TOKENS), org.end - 1):
+        name = org.doc[start : org.end]
+        if name[0].text in SURNAMES and all(_is_name_syllable(token.text) for token in name) and name.text not in NOT_PERSONS:
+            return start
+    return None
+
+
+def split_title_chains(doc: Doc) -> Doc:
+    """TITLE, then an ORG ending in a person's name: the name becomes its own PER span."""
+    ents = list(doc.ents)
+    split: list[Span] = []
+    for previous, ent in zip([None, *ents], ents):
+        cut = person_start(ent) if ent.label_ == "ORG" and previous is not None and previous.label_ == "TITLE" and previous.end == ent.start else None
+        if cut is None:
+            split.append(ent)
+        else:
+            split += [Span(doc, ent.start, cut, label="ORG"), Span(doc, cut, ent.end, label="PER")]
+    doc.ents = split
+    return doc

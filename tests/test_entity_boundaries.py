@@ -1,0 +1,71 @@
+import pytest
+
+from vndiplo.dataset import blank_nlp
+from vndiplo.entity_boundaries import mark_line_starts, split_title_chains
+
+
+def with_ents(text: str, ents: list[tuple[str, str]]):
+    """A doc of `text` whose entities are the given (surface, label) pairs, found left to right."""
+    doc = blank_nlp().make_doc(text)
+    spans, offset = [], 0
+    for surface, label in ents:
+        start = text.index(surface, offset)
+        offset = start + len(surface)
+        spans.append(doc.char_span(start, offset, label=label))
+    doc.ents = spans
+    return doc
+
+
+def test_each_line_and_the_break_before_it_start_sentences():
+    doc = mark_line_starts(blank_nlp().make_doc("Hội nghị Tương lai châu Á\nNhận lời mời"))
+    starts = [token.text for token in doc if token.is_sent_start]
+    assert starts == ["Hội", "\n", "Nhận"]
+
+
+def test_the_trained_pipeline_keeps_every_entity_on_one_line(tiny_model):
+    from vndiplo.model import load
+
+    nlp = load(tiny_model)
+    assert "line_breaks" in nlp.pipe_names
+    text = "\n".join(["Ngoại trưởng Nga Sergei Lavrov", "Hội nghị An ninh Munich", "Tổng thống Mỹ Joe Biden", "Bộ Ngoại giao Việt Nam"])
+    assert all("\n" not in ent.text for ent in nlp(text).ents)
+
+
+@pytest.mark.parametrize(
+    "text, org, expected",
+    [
+        ("Chủ tịch Quốc hội Việt Nam Vương Đình Huệ phát biểu", "Quốc hội Việt Nam Vương Đình Huệ", [("Chủ tịch", "TITLE"), ("Quốc hội Việt Nam", "ORG"), ("Vương Đình Huệ", "PER")]),
+        ("Bộ trưởng Bộ Ngoại giao Bùi Thanh Sơn cho biết", "Bộ Ngoại giao Bùi Thanh Sơn", [("Bộ trưởng", "TITLE"), ("Bộ Ngoại giao", "ORG"), ("Bùi Thanh Sơn", "PER")]),
+    ],
+)
+def test_a_name_run_into_the_organ_of_a_title_chain_becomes_a_person(text, org, expected):
+    doc = split_title_chains(with_ents(text, [(expected[0][0], "TITLE"), (org, "ORG")]))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == expected
+
+
+@pytest.mark.parametrize(
+    "text, ents",
+    [
+        # a place or an organ's namesake closes the organ's name
+        ("Bí thư Thành ủy Hà Nội phát biểu", [("Bí thư", "TITLE"), ("Thành ủy Hà Nội", "ORG")]),
+        ("Giám đốc Học viện Chính trị Quốc gia Hồ Chí Minh", [("Giám đốc", "TITLE"), ("Học viện Chính trị Quốc gia Hồ Chí Minh", "ORG")]),
+        # no title before the organ: no chain
+        ("tại Trung tâm Cộng đồng Trần Văn Thọ", [("Trung tâm Cộng đồng Trần Văn Thọ", "ORG")]),
+        # a title not touching the organ
+        ("Chủ tịch và Quốc hội Việt Nam Vương Đình Huệ", [("Chủ tịch", "TITLE"), ("Quốc hội Việt Nam Vương Đình Huệ", "ORG")]),
+        # the ending is not a name (a lower-case syllable)
+        ("Bộ trưởng Bộ Ngoại giao Lê hai nước", [("Bộ trưởng", "TITLE"), ("Bộ Ngoại giao Lê hai nước", "ORG")]),
+    ],
+)
+def test_other_organs_are_left_whole(text, ents):
+    doc = split_title_chains(with_ents(text, ents))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == ents
+
+
+def test_the_components_are_found_by_name_without_importing_vndiplo_first():
+    import spacy
+
+    nlp = spacy.blank("vi")
+    nlp.add_pipe("vndiplo_line_breaks")
+    nlp.add_pipe("vndiplo_title_chains")
+    assert nlp.pipe_names == ["vndiplo_line_breaks", "vndiplo_title_chains"]
