@@ -1,7 +1,7 @@
 import pytest
 
 from vndiplo.dataset import blank_nlp
-from vndiplo.entity_boundaries import mark_line_starts, split_title_chains
+from vndiplo.entity_boundaries import extend_event_ordinals, mark_line_starts, split_title_chains
 
 
 def with_ents(text: str, ents: list[tuple[str, str]]):
@@ -62,10 +62,29 @@ def test_other_organs_are_left_whole(text, ents):
     assert [(ent.text, ent.label_) for ent in doc.ents] == ents
 
 
+@pytest.mark.parametrize(
+    "text, ents, expected",
+    [
+        # one meeting of a forum, the ordinal outside the model's span
+        ("tại Diễn đàn Kinh tế Phương Đông lần thứ 8 ở Nga", [("Diễn đàn Kinh tế Phương Đông", "ORG")], [("Diễn đàn Kinh tế Phương Đông lần thứ 8", "EVENT")]),
+        # the ordinal inside an ORG span, in words and in Roman numerals
+        ("Đại hội Đảng lần thứ XIII", [("Đại hội Đảng lần thứ XIII", "ORG")], [("Đại hội Đảng lần thứ XIII", "EVENT")]),
+        ("Hội nghị Cấp cao ASEAN lần thứ nhất", [("Hội nghị Cấp cao ASEAN", "EVENT")], [("Hội nghị Cấp cao ASEAN lần thứ nhất", "EVENT")]),
+        # no ordinal after it, or not an ORG/EVENT: unchanged
+        ("Diễn đàn Kinh tế Phương Đông lần này", [("Diễn đàn Kinh tế Phương Đông", "ORG")], [("Diễn đàn Kinh tế Phương Đông", "ORG")]),
+        ("Ông Putin lần thứ 5 thăm", [("Putin", "PER")], [("Putin", "PER")]),
+    ],
+)
+def test_an_event_name_runs_through_its_ordinal(text, ents, expected):
+    doc = extend_event_ordinals(with_ents(text, ents))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == expected
+
+
 def test_the_components_are_found_by_name_without_importing_vndiplo_first():
     import spacy
 
     nlp = spacy.blank("vi")
     nlp.add_pipe("vndiplo_line_breaks")
     nlp.add_pipe("vndiplo_title_chains")
-    assert nlp.pipe_names == ["vndiplo_line_breaks", "vndiplo_title_chains"]
+    nlp.add_pipe("vndiplo_event_ordinals")
+    assert nlp.pipe_names == ["vndiplo_line_breaks", "vndiplo_title_chains", "vndiplo_event_ordinals"]

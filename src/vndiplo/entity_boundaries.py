@@ -1,4 +1,4 @@
-"""Two entity edges that news text gets wrong and the label spec settles: line breaks and title chains.
+"""Three entity edges that news text gets wrong and the label spec settles: line breaks, title chains, ordinals.
 
 News pages put a headline, a dateline or a credit on a line of its own (`Hội nghị Tương lai châu Á`
 then `Nhận lời mời...`); a learned model reads on across the break and makes one long span. The spec
@@ -11,10 +11,16 @@ NER) splits an ORG that follows a TITLE and ends in a Vietnamese personal name (
 three more capitalised syllables) into the ORG and a PER, unless that ending is a place or an organ's
 namesake (`Thành ủy Hà Nội`, `Học viện ... Hồ Chí Minh`).
 
+An event's name runs to its end, ordinal included (`Diễn đàn Kinh tế Phương Đông lần thứ 8`), and
+one meeting of a standing forum is an EVENT, not the forum's ORG. `event_ordinals` (after the NER)
+makes an ORG or EVENT that holds or is directly followed by `lần thứ N` one EVENT through the ordinal.
+
 Like `date_rules`, this module needs spaCy only, so a packaged model carries it.
 """
 
 from __future__ import annotations
+
+import re
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -84,4 +90,41 @@ def split_title_chains(doc: Doc) -> Doc:
         else:
             split += [Span(doc, ent.start, cut, label="ORG"), Span(doc, cut, ent.end, label="PER")]
     doc.ents = split
+    return doc
+
+
+ORDINAL = re.compile(r"^(?:\d+|[IVXLC]+|nhất|hai|ba|tư|năm|sáu|bảy|tám|chín|mười)$")
+
+
+@Language.factory("vndiplo_event_ordinals")
+def make_event_ordinals(nlp: Language, name: str):
+    """Registered under `spacy_factories` in vndiplo's entry points, so `spacy.load` finds it."""
+    return extend_event_ordinals
+
+
+def _ordinal_end(doc: Doc, start: int) -> int | None:
+    """The end of `lần thứ N` starting at token `start`, or None when no ordinal starts there."""
+    words = doc[start : start + 3]
+    if len(words) == 3 and words[0].lower_ == "lần" and words[1].lower_ == "thứ" and ORDINAL.match(words[2].text):
+        return start + 3
+    return None
+
+
+def extend_event_ordinals(doc: Doc) -> Doc:
+    """An ORG or EVENT holding or followed by `lần thứ N` becomes one EVENT that ends after the ordinal."""
+    ents = list(doc.ents)
+    taken = {token.i for ent in ents for token in ent}
+    extended: list[Span] = []
+    for ent in ents:
+        if ent.label_ not in ("ORG", "EVENT"):
+            extended.append(ent)
+            continue
+        end = _ordinal_end(doc, ent.end)
+        if end is not None and not taken & set(range(ent.end, end)):
+            extended.append(Span(doc, ent.start, end, label="EVENT"))
+        elif any(_ordinal_end(doc, i) for i in range(ent.start + 1, ent.end - 2)):
+            extended.append(Span(doc, ent.start, ent.end, label="EVENT"))
+        else:
+            extended.append(ent)
+    doc.ents = extended
     return doc
