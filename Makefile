@@ -49,8 +49,9 @@ evaluate: train
 # reports/. Cross-validation on all the gold, with and without word vectors; each also trains on all
 # the gold and scores that model on the held-out news test (with a learning curve there). Then
 # models trained for the news test only (--folds 0): the shipped training gold, the seeds alone,
-# seeds + extra corpus, and second seeds of the main choices; and the date rules' ablation.
+# seeds + extra corpus, and second seeds of the main choices; and the rules' ablations.
 NO_VECTORS := --set paths.vectors=null --set components.tok2vec.model.embed.include_static_vectors=false
+NO_BOUNDARY_RULES := --disable line_breaks --disable entity_edges
 NEWS_ONLY := --folds 0 --no-underthesea --jobs $(JOBS) --news-test $(NEWS_TEST)
 crossval: dataset
 	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --no-curve --news-curve --jobs $(JOBS) --news-test $(NEWS_TEST) $(CORPORA) --output training/crossval
@@ -62,9 +63,12 @@ crossval: dataset
 	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl --folds 0 --jobs $(JOBS) --news-test $(NEWS_TEST) --output training/news-seeds
 	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl $(GOLD)/extra.jsonl --folds 0 --jobs $(JOBS) --news-test $(NEWS_TEST) --output training/news-seeds-extra
 	$(BIN)/vndiplo evaluate training/crossval/models/all/model-last $(NEWS_TEST) --disable date_rules --no-baselines --output training/news-without-date-rules
+	$(BIN)/vndiplo evaluate training/news-shipped/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules
+	$(BIN)/vndiplo evaluate training/news-shipped-seed1/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules-seed1
 	for run in crossval crossval-novectors news-shipped news-shipped-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/crossval.json reports/$$run/; done
-	mkdir -p reports/news-without-date-rules && cp training/news-without-date-rules/report.md training/news-without-date-rules/scores.json reports/news-without-date-rules/
+	for run in news-without-date-rules news-without-boundary-rules news-without-boundary-rules-seed1; do \
+		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/scores.json reports/$$run/; done
 
 # Model in the loop replayed on gold: seed models pre-annotate and rank the extra corpus (README figures).
 loop: install

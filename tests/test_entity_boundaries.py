@@ -1,7 +1,7 @@
 import pytest
 
 from vndiplo.dataset import blank_nlp
-from vndiplo.entity_boundaries import extend_event_ordinals, mark_line_starts, split_title_chains
+from vndiplo.entity_boundaries import extend_event_ordinals, fix_entity_edges, mark_line_starts, split_title_chains, trim_honorifics
 
 
 def with_ents(text: str, ents: list[tuple[str, str]]):
@@ -80,11 +80,34 @@ def test_an_event_name_runs_through_its_ordinal(text, ents, expected):
     assert [(ent.text, ent.label_) for ent in doc.ents] == expected
 
 
+@pytest.mark.parametrize(
+    "text, ents, expected",
+    [
+        ("Ngài Nguyễn Phú Trọng", [("Ngài Nguyễn Phú Trọng", "PER")], [("Nguyễn Phú Trọng", "PER")]),
+        ("ông Putin cho biết", [("ông Putin", "PER")], [("Putin", "PER")]),
+        ("Ông", [("Ông", "PER")], [("Ông", "PER")]),  # nothing would be left
+        ("Bà Rịa", [("Bà Rịa", "GPE")], [("Bà Rịa", "GPE")]),  # only persons
+    ],
+)
+def test_a_person_leaves_out_the_honorific(text, ents, expected):
+    doc = trim_honorifics(with_ents(text, ents))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == expected
+
+
+def test_the_edges_component_applies_every_rule():
+    text = "Tổng thống Ngài Joe Biden, Bộ trưởng Bộ Ngoại giao Bùi Thanh Sơn dự Diễn đàn Shangri-La lần thứ 20"
+    ents = [("Tổng thống", "TITLE"), ("Ngài Joe Biden", "PER"), ("Bộ trưởng", "TITLE"), ("Bộ Ngoại giao Bùi Thanh Sơn", "ORG"), ("Diễn đàn Shangri-La", "ORG")]
+    doc = fix_entity_edges(with_ents(text, ents))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == [
+        ("Tổng thống", "TITLE"), ("Joe Biden", "PER"), ("Bộ trưởng", "TITLE"), ("Bộ Ngoại giao", "ORG"),
+        ("Bùi Thanh Sơn", "PER"), ("Diễn đàn Shangri-La lần thứ 20", "EVENT"),
+    ]
+
+
 def test_the_components_are_found_by_name_without_importing_vndiplo_first():
     import spacy
 
     nlp = spacy.blank("vi")
     nlp.add_pipe("vndiplo_line_breaks")
-    nlp.add_pipe("vndiplo_title_chains")
-    nlp.add_pipe("vndiplo_event_ordinals")
-    assert nlp.pipe_names == ["vndiplo_line_breaks", "vndiplo_title_chains", "vndiplo_event_ordinals"]
+    nlp.add_pipe("vndiplo_entity_edges")
+    assert nlp.pipe_names == ["vndiplo_line_breaks", "vndiplo_entity_edges"]

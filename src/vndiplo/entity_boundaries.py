@@ -1,19 +1,21 @@
-"""Three entity edges that news text gets wrong and the label spec settles: line breaks, title chains, ordinals.
+"""Entity edges that news text gets wrong and the label spec settles: line breaks, title chains, ordinals, honorifics.
 
 News pages put a headline, a dateline or a credit on a line of its own (`Hội nghị Tương lai châu Á`
 then `Nhận lời mời...`); a learned model reads on across the break and makes one long span. The spec
 never lets a name cross a line, so `line_breaks` (before the NER) marks every line as a sentence
 start, and spaCy's NER does not extend an entity across a sentence start.
 
+After the NER, one component, `entity_edges`, applies three rules of the spec in turn.
+
 In a title chain (`Chủ tịch Quốc hội Việt Nam Vương Đình Huệ`) the spec gives the organ and the
-person a span each; the model often runs the organ on into the name. `title_chain_names` (after the
-NER) splits an ORG that follows a TITLE and ends in a Vietnamese personal name (a surname and one to
+person a span each; the model often runs the organ on into the name. `split_title_chains` splits an ORG that follows a TITLE and ends in a Vietnamese personal name (a surname and one to
 three more capitalised syllables) into the ORG and a PER, unless that ending is a place or an organ's
 namesake (`Thành ủy Hà Nội`, `Học viện ... Hồ Chí Minh`).
 
 An event's name runs to its end, ordinal included (`Diễn đàn Kinh tế Phương Đông lần thứ 8`), and
-one meeting of a standing forum is an EVENT, not the forum's ORG. `event_ordinals` (after the NER)
-makes an ORG or EVENT that holds or is directly followed by `lần thứ N` one EVENT through the ordinal.
+one meeting of a standing forum is an EVENT, not the forum's ORG. `extend_event_ordinals` makes an ORG or EVENT that holds or is directly followed by `lần thứ N` one EVENT through the ordinal.
+
+A person's span holds only the name: `trim_honorifics` takes a leading `Ngài`, `ông` or `bà` out of a PER.
 
 Like `date_rules`, this module needs spaCy only, so a packaged model carries it.
 """
@@ -57,12 +59,6 @@ def mark_line_starts(doc: Doc) -> Doc:
     return doc
 
 
-@Language.factory("vndiplo_title_chains")
-def make_title_chains(nlp: Language, name: str):
-    """Registered under `spacy_factories` in vndiplo's entry points, so `spacy.load` finds it."""
-    return split_title_chains
-
-
 def _is_name_syllable(text: str) -> bool:
     return text[:1].isupper() and text[1:].islower()
 
@@ -96,12 +92,6 @@ def split_title_chains(doc: Doc) -> Doc:
 ORDINAL = re.compile(r"^(?:\d+|[IVXLC]+|nhất|hai|ba|tư|năm|sáu|bảy|tám|chín|mười)$")
 
 
-@Language.factory("vndiplo_event_ordinals")
-def make_event_ordinals(nlp: Language, name: str):
-    """Registered under `spacy_factories` in vndiplo's entry points, so `spacy.load` finds it."""
-    return extend_event_ordinals
-
-
 def _ordinal_end(doc: Doc, start: int) -> int | None:
     """The end of `lần thứ N` starting at token `start`, or None when no ordinal starts there."""
     words = doc[start : start + 3]
@@ -128,3 +118,28 @@ def extend_event_ordinals(doc: Doc) -> Doc:
             extended.append(ent)
     doc.ents = extended
     return doc
+
+
+HONORIFICS = frozenset({"ngài", "ông", "bà"})
+
+
+def trim_honorifics(doc: Doc) -> Doc:
+    """A PER that starts with an honorific keeps only the name after it."""
+    trimmed = []
+    for ent in doc.ents:
+        if ent.label_ == "PER" and len(ent) > 1 and ent[0].lower_ in HONORIFICS:
+            ent = Span(doc, ent.start + 1, ent.end, label="PER")
+        trimmed.append(ent)
+    doc.ents = trimmed
+    return doc
+
+
+@Language.factory("vndiplo_entity_edges")
+def make_entity_edges(nlp: Language, name: str):
+    """Registered under `spacy_factories` in vndiplo's entry points, so `spacy.load` finds it."""
+    return fix_entity_edges
+
+
+def fix_entity_edges(doc: Doc) -> Doc:
+    """The spec's edges after the NER: title chains split, event ordinals taken in, honorifics left out."""
+    return trim_honorifics(extend_event_ordinals(split_title_chains(doc)))
