@@ -1,7 +1,14 @@
 import pytest
 
 from vndiplo.dataset import blank_nlp
-from vndiplo.entity_boundaries import extend_event_ordinals, fix_entity_edges, mark_line_starts, split_title_chains, trim_honorifics
+from vndiplo.entity_boundaries import (
+    extend_event_ordinals,
+    fix_entity_edges,
+    join_organ_countries,
+    mark_line_starts,
+    split_title_chains,
+    trim_honorifics,
+)
 
 
 def with_ents(text: str, ents: list[tuple[str, str]]):
@@ -94,12 +101,26 @@ def test_a_person_leaves_out_the_honorific(text, ents, expected):
     assert [(ent.text, ent.label_) for ent in doc.ents] == expected
 
 
+@pytest.mark.parametrize(
+    "text, ents, expected",
+    [
+        ("Quốc hội Hungary", [("Quốc hội", "ORG"), ("Hungary", "GPE")], [("Quốc hội Hungary", "ORG")]),
+        ("JICA Nhật Bản", [("JICA", "ORG"), ("Nhật Bản", "GPE")], [("JICA", "ORG"), ("Nhật Bản", "GPE")]),  # an acronym, then its country
+        ("Quốc hội, Hungary", [("Quốc hội", "ORG"), ("Hungary", "GPE")], [("Quốc hội", "ORG"), ("Hungary", "GPE")]),
+        ("Nga Quốc hội", [("Nga", "GPE"), ("Quốc hội", "ORG")], [("Nga", "GPE"), ("Quốc hội", "ORG")]),
+    ],
+)
+def test_an_organ_and_the_country_right_after_it_are_one_name(text, ents, expected):
+    doc = join_organ_countries(with_ents(text, ents))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == expected
+
+
 def test_the_edges_component_applies_every_rule():
-    text = "Tổng thống Ngài Joe Biden, Bộ trưởng Bộ Ngoại giao Bùi Thanh Sơn dự Diễn đàn Shangri-La lần thứ 20"
-    ents = [("Tổng thống", "TITLE"), ("Ngài Joe Biden", "PER"), ("Bộ trưởng", "TITLE"), ("Bộ Ngoại giao Bùi Thanh Sơn", "ORG"), ("Diễn đàn Shangri-La", "ORG")]
+    text = "Tổng thống Ngài Joe Biden, Bộ trưởng Bộ Ngoại giao Việt Nam Bùi Thanh Sơn dự Diễn đàn Shangri-La lần thứ 20"
+    ents = [("Tổng thống", "TITLE"), ("Ngài Joe Biden", "PER"), ("Bộ trưởng", "TITLE"), ("Bộ Ngoại giao", "ORG"), ("Việt Nam Bùi Thanh Sơn", "GPE"), ("Diễn đàn Shangri-La", "ORG")]
     doc = fix_entity_edges(with_ents(text, ents))
     assert [(ent.text, ent.label_) for ent in doc.ents] == [
-        ("Tổng thống", "TITLE"), ("Joe Biden", "PER"), ("Bộ trưởng", "TITLE"), ("Bộ Ngoại giao", "ORG"),
+        ("Tổng thống", "TITLE"), ("Joe Biden", "PER"), ("Bộ trưởng", "TITLE"), ("Bộ Ngoại giao Việt Nam", "ORG"),
         ("Bùi Thanh Sơn", "PER"), ("Diễn đàn Shangri-La lần thứ 20", "EVENT"),
     ]
 

@@ -5,7 +5,11 @@ then `Nhận lời mời...`); a learned model reads on across the break and mak
 never lets a name cross a line, so `line_breaks` (before the NER) marks every line as a sentence
 start, and spaCy's NER does not extend an entity across a sentence start.
 
-After the NER, one component, `entity_edges`, applies three rules of the spec in turn.
+After the NER, one component, `entity_edges`, applies four rules of the spec in turn.
+
+The longest name wins: `Quốc hội Hungary`, `Bộ Ngoại giao Nga` are one ORG each, though the model
+often cuts the country off as a GPE. `join_organ_countries` makes an ORG and the GPE right after it
+one ORG, unless the ORG is an acronym (`JICA Nhật Bản`: the agency, then its country).
 
 In a title chain (`Chủ tịch Quốc hội Việt Nam Vương Đình Huệ`) the spec gives the organ and the
 person a span each; the model often runs the organ on into the name. `split_title_chains` splits an ORG that follows a TITLE and ends in a Vietnamese personal name (a surname and one to
@@ -120,6 +124,26 @@ def extend_event_ordinals(doc: Doc) -> Doc:
     return doc
 
 
+def join_organ_countries(doc: Doc) -> Doc:
+    """An ORG, one space, then a GPE: one ORG, unless the ORG is a single acronym."""
+    joined: list[Span] = []
+    for ent in doc.ents:
+        previous = joined[-1] if joined else None
+        if (
+            ent.label_ == "GPE"
+            and previous is not None
+            and previous.label_ == "ORG"
+            and previous.end == ent.start
+            and doc[previous.end - 1].whitespace_ == " "
+            and not (len(previous) == 1 and previous.text.isupper())
+        ):
+            joined[-1] = Span(doc, previous.start, ent.end, label="ORG")
+        else:
+            joined.append(ent)
+    doc.ents = joined
+    return doc
+
+
 HONORIFICS = frozenset({"ngài", "ông", "bà"})
 
 
@@ -141,5 +165,6 @@ def make_entity_edges(nlp: Language, name: str):
 
 
 def fix_entity_edges(doc: Doc) -> Doc:
-    """The spec's edges after the NER: title chains split, event ordinals taken in, honorifics left out."""
-    return trim_honorifics(extend_event_ordinals(split_title_chains(doc)))
+    """The spec's edges after the NER: organs joined to their country, title chains split, event ordinals
+    taken in, honorifics left out."""
+    return trim_honorifics(extend_event_ordinals(split_title_chains(join_organ_countries(doc))))
