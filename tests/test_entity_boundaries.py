@@ -7,7 +7,7 @@ from vndiplo.entity_boundaries import (
     join_organ_countries,
     mark_line_starts,
     split_title_chains,
-    trim_honorifics,
+    trim_leading_words,
 )
 
 
@@ -93,11 +93,16 @@ def test_an_event_name_runs_through_its_ordinal(text, ents, expected):
         ("Ngài Nguyễn Phú Trọng", [("Ngài Nguyễn Phú Trọng", "PER")], [("Nguyễn Phú Trọng", "PER")]),
         ("ông Putin cho biết", [("ông Putin", "PER")], [("Putin", "PER")]),
         ("Ông", [("Ông", "PER")], [("Ông", "PER")]),  # nothing would be left
-        ("Bà Rịa", [("Bà Rịa", "GPE")], [("Bà Rịa", "GPE")]),  # only persons
+        ("Bà Rịa", [("Bà Rịa", "GPE")], [("Bà Rịa", "GPE")]),  # not an honorific before a place
+        ("Ngài Ngoại trưởng", [("Ngài Ngoại trưởng", "TITLE")], [("Ngoại trưởng", "TITLE")]),
+        ("Thành phố Hồ Chí Minh", [("Thành phố Hồ Chí Minh", "GPE")], [("Hồ Chí Minh", "GPE")]),
+        ("trên Bán đảo Triều Tiên", [("Bán đảo Triều Tiên", "LOC")], [("Triều Tiên", "LOC")]),
+        ("tỉnh Hà Nam", [("tỉnh Hà Nam", "GPE")], [("Hà Nam", "GPE")]),
+        ("thành phố cảng", [("thành phố cảng", "GPE")], [("thành phố cảng", "GPE")]),  # no name after the classifier
     ],
 )
-def test_a_person_leaves_out_the_honorific(text, ents, expected):
-    doc = trim_honorifics(with_ents(text, ents))
+def test_honorifics_and_place_classifiers_stay_outside(text, ents, expected):
+    doc = trim_leading_words(with_ents(text, ents))
     assert [(ent.text, ent.label_) for ent in doc.ents] == expected
 
 

@@ -244,7 +244,7 @@ def adjudicate_cli(
     prefer: Optional[str] = typer.Option(None, "--prefer", help="Settle undecided conflicts with A's or B's spans."),
     log: Optional[Path] = typer.Option(None, "--log", help="Also write every conflict and its decision as Markdown."),
     revisions: Optional[Path] = typer.Option(
-        None, "--revisions", help="JSONL of later changes to the merged gold ({id, remove, add, note}; spans [start, end, LABEL, surface])."
+        None, "--revisions", help="JSONL of later changes to the merged gold ({id, remove, add, note}; spans as \\[start, end, LABEL, surface])."
     ),
 ):
     """Merge two annotators: agreed spans kept, conflicts decided in a review file (or by --prefer).

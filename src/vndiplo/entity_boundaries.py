@@ -19,7 +19,8 @@ namesake (`Thành ủy Hà Nội`, `Học viện ... Hồ Chí Minh`).
 An event's name runs to its end, ordinal included (`Diễn đàn Kinh tế Phương Đông lần thứ 8`), and
 one meeting of a standing forum is an EVENT, not the forum's ORG. `extend_event_ordinals` makes an ORG or EVENT that holds or is directly followed by `lần thứ N` one EVENT through the ordinal.
 
-A person's span holds only the name: `trim_honorifics` takes a leading `Ngài`, `ông` or `bà` out of a PER.
+A person's span holds only the name and a place's only its name: `trim_leading_words` takes a leading
+`Ngài`, `ông` or `bà` out of a PER or TITLE, and a classifier (`thành phố`, `tỉnh`) out of a GPE or LOC.
 
 Like `date_rules`, this module needs spaCy only, so a packaged model carries it.
 """
@@ -145,15 +146,29 @@ def join_organ_countries(doc: Doc) -> Doc:
 
 
 HONORIFICS = frozenset({"ngài", "ông", "bà"})
+# Classifier words before a place's name (spec: `thành phố Brest` → GPE `Brest`), as token sequences.
+PLACE_CLASSIFIERS = (("thành", "phố"), ("thủ", "đô"), ("bán", "đảo"), ("quần", "đảo"), ("tỉnh",), ("tp",), ("tp.",))
 
 
-def trim_honorifics(doc: Doc) -> Doc:
-    """A PER that starts with an honorific keeps only the name after it."""
+def _leading_words(ent: Span) -> int:
+    """How many tokens at the start of `ent` the spec leaves outside it: an honorific or a place classifier."""
+    words = [token.lower_ for token in ent]
+    if ent.label_ in ("PER", "TITLE") and words[0] in HONORIFICS:
+        return 1
+    if ent.label_ in ("GPE", "LOC"):
+        for classifier in PLACE_CLASSIFIERS:
+            n = len(classifier)
+            if tuple(words[:n]) == classifier and len(ent) > n and ent[n].text[:1].isupper():
+                return n
+    return 0
+
+
+def trim_leading_words(doc: Doc) -> Doc:
+    """A person or title without its honorific (`Ngài`, `ông`, `bà`), a place without its classifier word."""
     trimmed = []
     for ent in doc.ents:
-        if ent.label_ == "PER" and len(ent) > 1 and ent[0].lower_ in HONORIFICS:
-            ent = Span(doc, ent.start + 1, ent.end, label="PER")
-        trimmed.append(ent)
+        cut = _leading_words(ent) if len(ent) > 1 else 0
+        trimmed.append(Span(doc, ent.start + cut, ent.end, label=ent.label_) if cut else ent)
     doc.ents = trimmed
     return doc
 
@@ -166,5 +181,5 @@ def make_entity_edges(nlp: Language, name: str):
 
 def fix_entity_edges(doc: Doc) -> Doc:
     """The spec's edges after the NER: organs joined to their country, title chains split, event ordinals
-    taken in, honorifics left out."""
-    return trim_honorifics(extend_event_ordinals(split_title_chains(join_organ_countries(doc))))
+    taken in, honorifics and place classifiers left out."""
+    return trim_leading_words(extend_event_ordinals(split_title_chains(join_organ_countries(doc))))
