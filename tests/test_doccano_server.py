@@ -204,6 +204,64 @@ def test_push_uncertain_without_committee_models_says_how_to_get_them(doccano_se
     assert "vndiplo crossval" in result.output
 
 
+# --- pushes at the same time, and the duplicates they used to leave ------------------------
+
+
+def _push_process(corpus_file: Path, project: str, creds: Credentials, tmpdir: Path) -> subprocess.Popen:
+    """A real `vndiplo doccano push` in its own process; TMPDIR is where its machine keeps the push lock."""
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, **_env(creds), TMPDIR=str(tmpdir))
+    command = [sys.executable, "-c", "from vndiplo.cli import main; main()", "doccano", "push", str(corpus_file), "--project", project]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.parametrize("machines", [1, 3])
+def test_pushes_at_the_same_time_leave_one_project_holding_each_document_once(doccano_server, corpus_file, tmp_path, machines):
+    """Three pushes start at once against a project that does not exist yet: on one machine (they share
+    the push lock) and on three (separate lock folders, as on three computers, so only the server-side
+    checks hold). Every push succeeds, and Doccano ends with one project and one copy of each document."""
+    project = f"concurrent-{machines}"
+    processes = [_push_process(corpus_file, project, doccano_server, tmp_path / f"machine-{i % machines}") for i in range(3)]
+    outputs = [process.communicate(timeout=600)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], "\n".join(outputs)
+    api = Doccano(doccano_server)
+    named = [p for p in api.projects() if p["name"] == project]
+    assert len(named) == 1, named
+    doc_ids = [ex["meta"]["doc_id"] for ex in api.examples(named[0]["id"])]
+    assert sorted(doc_ids) == sorted(read_corpus(corpus_file)), doc_ids
+
+
+def test_push_deletes_an_untouched_second_copy_and_reports_a_labelled_one(doccano_server, corpus_file):
+    corpus = read_corpus(corpus_file)
+    push(doccano_server, corpus, "with-copies", guideline="Copies.")
+    api = Doccano(doccano_server)
+    project = api.project("with-copies")
+    first, second = list(corpus)[:2]
+    # what a push on another computer at the same moment left behind: second copies with the same doc_id
+    untouched = api.create_example(project["id"], corpus[first].text, {"doc_id": first})
+    labelled = api.create_example(project["id"], corpus[second].text, {"doc_id": second})
+    label_ids = {t["text"]: t["id"] for t in api.span_types(project["id"])}
+    api.create_span(project["id"], labelled["id"], label_ids["GPE"], 0, 3)
+    result = _invoke(["push", str(corpus_file), "--project", "with-copies"], doccano_server)
+    assert result.exit_code == 0, result.output
+    assert f"{first}: deleted a second copy (example {untouched['id']})" in result.output
+    assert f"{second}: example {labelled['id']} is a second copy" in result.output and "has labels" in result.output
+    left = [ex["id"] for ex in api.examples(project["id"])]
+    assert untouched["id"] not in left and labelled["id"] in left
+    assert len(left) == len(corpus) + 1
+
+
+def test_push_refuses_two_existing_projects_of_one_name_and_names_the_oldest(doccano_server, corpus_file):
+    api = Doccano(doccano_server)
+    older = api.create_project("twice", guideline="g", description="d")
+    newer = api.create_project("twice", guideline="g", description="d")
+    result = _invoke(["push", str(corpus_file), "--project", "twice"], doccano_server)
+    assert result.exit_code == 1
+    assert "Several Doccano projects are named 'twice'" in result.output
+    assert f"{older['id']} (the oldest), {newer['id']}" in result.output
+    assert all(not api.examples(p["id"]) for p in (older, newer))
+
+
 def _annotator(admin: Doccano, project: dict, username: str) -> Doccano:
     users = {u["username"] for u in admin._request("GET", "v1/users", "list users")}
     if username not in users:

@@ -191,6 +191,11 @@ def push_cli(
             info(f"  no suggestions where {creds.username!r} already has spans: {len(report.suggestions_skipped)} documents")
     for doc_id in report.changed:
         warn(f"{doc_id}: the text in Doccano differs from the corpus; left as it is (not uploaded again)")
+    for doc_id, copy in report.copies_deleted:
+        warn(f"{doc_id}: deleted a second copy (example {copy}) left by a push at the same time or an earlier one; nobody had worked on it")
+    for doc_id, copy, first in report.copies_kept:
+        warn(f"{doc_id}: example {copy} is a second copy of example {first} and has labels, comments or a done mark: "
+             "keep one copy by hand in Doccano (move the work, delete the other)")
     for message in report.warnings:
         warn(message)
     good(f"Pushed {corpus} to {report.project_url}")
