@@ -104,9 +104,9 @@ def _parse_span(raw: object, origin: str, doc_id: object) -> Span:
         raise errors.malformed_span(origin, doc_id, raw, "a span is [start, end, \"LABEL\"]")
     for name, offset in (("start", start), ("end", end)):
         if type(offset) is not int:
-            raise errors.malformed_span(origin, doc_id, raw, f"the {name} offset {offset!r} is a {type(offset).__name__}, not an integer")
+            raise errors.malformed_span(origin, doc_id, raw, f"the {name} offset {offset!r} is of type {type(offset).__name__}, not an integer")
     if not isinstance(label, str):
-        raise errors.malformed_span(origin, doc_id, raw, f"the label {label!r} is a {type(label).__name__}, not a string")
+        raise errors.malformed_span(origin, doc_id, raw, f"the label {label!r} is of type {type(label).__name__}, not a string")
     return Span(start, end, label)
 
 

@@ -116,6 +116,10 @@ def ingest_cli(
         warn(f"exact duplicate: {dropped} has the same text as {kept}; kept {kept} only")
     for first, second, score in report.near_duplicates:
         warn(f"near duplicate: {first} ~ {second} (shingle similarity {score:.2f})")
+    from .doccano import MAX_REQUEST_BYTES, too_large_for_doccano
+
+    for doc_id, size in too_large_for_doccano(report.documents):
+        warn(f"{doc_id} is too large for Doccano ({size:,} bytes to upload, the limit is {MAX_REQUEST_BYTES:,}): split it before `vndiplo doccano push`")
     good(f"Wrote {out}")
     info(
         f"documents: {len(report.documents)}  words: {report.words}  "

@@ -102,7 +102,7 @@ def check_document_id(doc_id: object, where: str) -> str:
     every later stage compares it with.
     """
     if not isinstance(doc_id, str):
-        raise errors.bad_document_id(where, doc_id, f"it is a {type(doc_id).__name__}, not a string")
+        raise errors.bad_document_id(where, doc_id, f"it is of type {type(doc_id).__name__}, not a string")
     if not doc_id:
         raise errors.bad_document_id(where, doc_id, "it is empty")
     if len(doc_id) > MAX_ID_LENGTH:
