@@ -372,6 +372,45 @@ def test_a_label_the_spec_does_not_know_stops_push_and_pull(doccano_server, corp
     assert not (tmp_path / "raw").exists()
 
 
+# --- the server's settings: its own secret key, loopback host names, private files ----------
+
+
+def test_the_server_answers_loopback_host_names_only(doccano_server):
+    import requests
+
+    port = doccano_server.url.rsplit(":", 1)[1]
+    for host, status in ((f"127.0.0.1:{port}", 200), (f"localhost:{port}", 200), ("attacker.example", 400), (f"192.168.1.5:{port}", 400)):
+        answer = requests.get(doccano_server.url + "/v1/health/", headers={"Host": host, "Accept": "application/json"}, timeout=10)
+        assert answer.status_code == status, host
+
+
+def test_a_data_folder_gets_its_own_secret_key_and_keeps_everything_private(tmp_path):
+    from vndiplo.doccano_server import doccano_env, initialise
+
+    data_dir = tmp_path / "data"
+    initialise(ensure_installed(), data_dir, username="admin", password=ADMIN_PASSWORD)
+    key_file = data_dir / "secret_key"
+    env = doccano_env(data_dir)
+    assert env["SECRET_KEY"] == key_file.read_text(encoding="utf-8").strip() and len(env["SECRET_KEY"]) >= 50
+    assert doccano_env(tmp_path / "other")["SECRET_KEY"] != env["SECRET_KEY"]
+    assert env["SECRET_KEY"] not in (data_dir / "logs" / "init.log").read_text(encoding="utf-8")
+    assert ADMIN_PASSWORD not in (data_dir / "logs" / "init.log").read_text(encoding="utf-8")
+    modes = {str(path.relative_to(data_dir)): path.stat().st_mode & 0o777 for path in [data_dir, *data_dir.rglob("*")]}
+    assert modes["."] == 0o700 and modes["secret_key"] == modes["db.sqlite3"] == modes["logs/init.log"] == 0o600
+    assert all(mode == 0o600 for name, mode in modes.items() if name.startswith("logs/")), modes
+    assert all(mode & 0o077 == 0 for name, mode in modes.items() if "/" not in name and (data_dir / name).is_dir()), modes
+
+
+def test_serve_with_password_on_the_command_line_warns_about_the_shell_history(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    # a server vndiplo started is "running" (this test's own process), so serve stops right after the warning
+    (data_dir / "server.json").write_text(json.dumps({"url": "http://127.0.0.1:1", "port": 1, "pids": {"web": os.getpid()}}), encoding="utf-8")
+    result = runner.invoke(app, ["doccano", "serve", "--password", "typed-in-clear", "--data-dir", str(data_dir)], env={"DOCCANO_USERNAME": "admin"})
+    assert result.exit_code == 1 and "already running" in result.output
+    assert "--password is kept in your shell history" in result.output and "typed-in-clear" not in result.output
+
+
 # --- the serve command itself: --detach + stop, and Ctrl-C in the foreground --------------
 
 

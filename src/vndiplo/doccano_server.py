@@ -228,6 +228,7 @@ def doccano_env(data_dir: Path) -> dict[str, str]:
     settings_dir = data_dir / "settings"
     settings_file = settings_dir / f"{SETTINGS_MODULE}.py"
     if not settings_file.exists() or settings_file.read_text(encoding="utf-8") != _SETTINGS_TEXT:
+        settings_dir.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
         atomic_write_text(settings_file, _SETTINGS_TEXT)
     env.update(
         DOCCANO_HOME=str(data_dir),
