@@ -362,7 +362,7 @@ def settle_interrupted_run(out: Path) -> str | None:
         if (out / name).exists():
             shutil.rmtree(out / name)
             settled = settled or "removed temporary files of an interrupted run"
-    for leftover in [p for name in OUTPUT_NAMES for p in out.glob(f".{name}.*tmp")]:
+    for leftover in [p for name in OUTPUT_NAMES for p in out.glob(f".{name}.*tmp") if p.is_file()]:
         leftover.unlink()
         settled = settled or "removed temporary files of an interrupted run"
     return settled

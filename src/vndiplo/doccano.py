@@ -576,40 +576,57 @@ def _touched_examples(api: Doccano, project: dict) -> set[int]:
     return touched
 
 
-def settle_copies(api: Doccano, project: dict, report: PushReport) -> dict[str, dict]:
-    """The first copy (lowest id) of each document by `doc_id`, after dealing with later copies.
+def settle_copies(api: Doccano, project: dict, report: PushReport) -> list[dict]:
+    """The project's examples, oldest first, after dealing with second copies of a document.
 
-    Concurrent pushes from several computers can upload one document twice.
-    A later copy nobody has worked on is deleted; one that holds labels,
-    comments or a "done" mark is kept and reported, for a person to merge.
-    Every push picks the same first copy, so suggestions never land on a copy
-    that is deleted. Without the right to export or delete (an annotator's
-    account), the copies are reported and kept.
+    Concurrent pushes from several computers can upload one document (one
+    `doc_id`) twice. The first copy (lowest id) is the document; a later copy
+    nobody has worked on is deleted, one that holds labels, comments or a
+    "done" mark is kept and reported, for a person to merge. Every push takes
+    the same first copy, so suggestions never land on a copy that is deleted.
+    Without the right to export or delete (an annotator's account), the
+    copies are reported and kept.
     """
+    examples = sorted(api.examples(project["id"]), key=lambda ex: ex["id"])
     copies: dict[str, list[dict]] = {}
-    for example in api.examples(project["id"]):
+    for example in examples:
         doc_id = (example.get("meta") or {}).get(META_ID)
         if doc_id:
             copies.setdefault(doc_id, []).append(example)
-    later = {doc_id: sorted(found, key=lambda ex: ex["id"]) for doc_id, found in copies.items() if len(found) > 1}
-    if later:
-        try:
-            touched = _touched_examples(api, project)
-        except VndiploError:
-            touched = None
-        for doc_id, (first, *others) in later.items():
-            for copy in others:
-                if touched is None:
-                    report.warnings.append(
-                        f"{doc_id}: example {copy['id']} is a second copy of example {first['id']}; "
-                        f"{api.creds.username!r} may not delete it: ask a project admin to run the push again"
-                    )
-                elif copy["id"] in touched:
-                    report.copies_kept.append((doc_id, copy["id"], first["id"]))
-                else:
-                    api.delete_example(project["id"], copy["id"])
-                    report.copies_deleted.append((doc_id, copy["id"]))
-    return {doc_id: min(found, key=lambda ex: ex["id"]) for doc_id, found in copies.items()}
+    later = {doc_id: found for doc_id, found in copies.items() if len(found) > 1}
+    if not later:
+        return examples
+    try:
+        touched = _touched_examples(api, project)
+    except VndiploError:
+        touched = None
+    deleted = set()
+    for doc_id, (first, *others) in later.items():
+        for copy in others:
+            if touched is None:
+                report.warnings.append(
+                    f"{doc_id}: example {copy['id']} is a second copy of example {first['id']}; "
+                    f"{api.creds.username!r} may not delete it: ask a project admin to run the push again"
+                )
+            elif copy["id"] in touched:
+                report.copies_kept.append((doc_id, copy["id"], first["id"]))
+            else:
+                api.delete_example(project["id"], copy["id"])
+                report.copies_deleted.append((doc_id, copy["id"]))
+                deleted.add(copy["id"])
+    return [ex for ex in examples if ex["id"] not in deleted]
+
+
+def _first_copies(examples: list[dict]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The oldest example of each `doc_id` and of each text (examples sorted oldest first)."""
+    by_id: dict[str, dict] = {}
+    by_text: dict[str, dict] = {}
+    for example in examples:
+        doc_id = (example.get("meta") or {}).get(META_ID)
+        if doc_id:
+            by_id.setdefault(doc_id, example)
+        by_text.setdefault(example["text"], example)
+    return by_id, by_text
 
 
 def push(
@@ -669,17 +686,23 @@ def push(
             except VndiploError:
                 report.warnings.append(f"the guidelines differ from the project's but {creds.username!r} may not change them")
         total = len(ids) + sum(1 for doc_id in ids if doc_id in suggestions)
-        by_id = settle_copies(api, found, report)
-        _upload(api, found, corpus, ids, by_id, limit, report, lambda done: progress and progress(done, total))
-        if report.uploaded:
-            by_id = settle_copies(api, found, report)  # another computer may have uploaded the same documents
-        _suggest(api, found, corpus, ids, by_id, suggestions, label_ids, report, lambda done: progress and progress(len(ids) + done, total))
+        placed = _upload(api, found, corpus, ids, settle_copies(api, found, report), limit, report, lambda done: progress and progress(done, total))
+        if report.uploaded:  # another computer may have uploaded the same documents meanwhile
+            first, _ = _first_copies(settle_copies(api, found, report))
+            placed = {doc_id: first.get(doc_id, example) for doc_id, example in placed.items()}
+        _suggest(api, found, corpus, ids, placed, suggestions, label_ids, report, lambda done: progress and progress(len(ids) + done, total))
     return report
 
 
-def _upload(api: Doccano, project: dict, corpus: dict[str, Document], ids: list[str], by_id: dict[str, dict], limit: int | None, report: PushReport, progress) -> None:
-    """Upload the documents of `ids` the project lacks (at most `limit`), sorting each into the report."""
-    by_text = {ex["text"]: ex for ex in by_id.values()}
+def _upload(
+    api: Doccano, project: dict, corpus: dict[str, Document], ids: list[str], examples: list[dict], limit: int | None, report: PushReport, progress
+) -> dict[str, dict]:
+    """Upload the documents of `ids` the project lacks (at most `limit`), sorting each into the report.
+
+    Returns the example that holds each document with the corpus text (uploaded or already there).
+    """
+    by_id, by_text = _first_copies(examples)
+    placed = {}
     for done, doc_id in enumerate(ids, start=1):
         document = corpus[doc_id]
         example = by_id.get(doc_id)
@@ -691,21 +714,25 @@ def _upload(api: Doccano, project: dict, corpus: dict[str, Document], ids: list[
             report.deferred.append(doc_id)
         elif example is None:
             example = api.create_example(project["id"], document.text, {META_ID: doc_id})
-            by_text[document.text] = example
+            by_text[document.text] = placed[doc_id] = example
             report.uploaded.append(doc_id)
         elif example["text"] != document.text:
             report.changed.append(doc_id)
         else:
+            placed[doc_id] = example
             report.present.append(doc_id)
         progress(done)
+    return placed
 
 
-def _suggest(api, project, corpus, ids, by_id, suggestions, label_ids, report: PushReport, progress) -> None:
-    """Suggested spans on the first copy of each document where the logged-in user has none yet."""
-    skipped = set(report.deferred) | set(report.changed)
+def _suggest(
+    api: Doccano, project: dict, corpus: dict[str, Document], ids: list[str], placed: dict[str, dict], suggestions: dict[str, AnnotatedDoc],
+    label_ids: dict[str, int], report: PushReport, progress,
+) -> None:
+    """Suggested spans on each placed document where the logged-in user has none yet."""
     for done, doc_id in enumerate((doc_id for doc_id in ids if doc_id in suggestions), start=1):
-        suggestion, example = suggestions[doc_id], by_id.get(doc_id)
-        if doc_id not in skipped and example is not None and suggestion.spans:
+        suggestion, example = suggestions[doc_id], placed.get(doc_id)
+        if example is not None and suggestion.spans:  # not deferred, not changed in Doccano
             if api.spans(project["id"], example["id"]):
                 report.suggestions_skipped.append(doc_id)
             else:

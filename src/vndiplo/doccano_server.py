@@ -209,13 +209,19 @@ def secret_key(data_dir: Path) -> str:
     """This data folder's Django secret key, made on first use and kept in a file of mode 0600."""
     import secrets
 
+    import tempfile
+
     path = data_dir / _SECRET_KEY_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):  # two commands at once: the first one's key stays
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE)
+        descriptor, written = tempfile.mkstemp(dir=data_dir, prefix=f".{_SECRET_KEY_FILE}.")  # mode 0600
+        try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(secrets.token_urlsafe(50) + "\n")
+            with contextlib.suppress(FileExistsError):  # two commands at once: the first key linked in stays
+                os.link(written, path)
+        finally:
+            os.unlink(written)
     return path.read_text(encoding="utf-8").strip()
 
 
