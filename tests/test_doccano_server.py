@@ -251,6 +251,19 @@ def test_push_deletes_an_untouched_second_copy_and_reports_a_labelled_one(doccan
     assert len(left) == len(corpus) + 1
 
 
+def test_an_annotators_push_reports_a_second_copy_it_may_not_check_and_keeps_it(doccano_server, corpus_file):
+    assert _invoke(["push", str(corpus_file), "--project", "copies-annotator"], doccano_server).exit_code == 0
+    admin = Doccano(doccano_server)
+    project = admin.project("copies-annotator")
+    _annotator(admin, project, "carol")
+    doc_id = next(iter(read_corpus(corpus_file)))
+    copy = admin.create_example(project["id"], read_corpus(corpus_file)[doc_id].text, {"doc_id": doc_id})
+    result = _invoke(["push", str(corpus_file), "--project", "copies-annotator"], Credentials(doccano_server.url, "carol", USER_PASSWORD))
+    assert result.exit_code == 0, result.output
+    assert f"{doc_id}: example {copy['id']} is a second copy" in result.output and "a project admin's push settles it" in result.output
+    assert copy["id"] in [ex["id"] for ex in admin.examples(project["id"])]
+
+
 def test_push_refuses_two_existing_projects_of_one_name_and_names_the_oldest(doccano_server, corpus_file):
     api = Doccano(doccano_server)
     older = api.create_project("twice", guideline="g", description="d")

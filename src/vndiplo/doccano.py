@@ -597,16 +597,16 @@ def settle_copies(api: Doccano, project: dict, report: PushReport) -> list[dict]
     if not later:
         return examples
     try:
-        touched = _touched_examples(api, project)
-    except VndiploError:
-        touched = None
+        touched, unchecked = _touched_examples(api, project), ""
+    except VndiploError as error:  # an annotator's account may not export; or the task worker is down
+        touched, unchecked = None, error.title
     deleted = set()
     for doc_id, (first, *others) in later.items():
         for copy in others:
             if touched is None:
                 report.warnings.append(
-                    f"{doc_id}: example {copy['id']} is a second copy of example {first['id']}; "
-                    f"{api.creds.username!r} may not delete it: ask a project admin to run the push again"
+                    f"{doc_id}: example {copy['id']} is a second copy of example {first['id']}, kept because "
+                    f"whether anyone worked on it could not be checked ({unchecked}): a project admin's push settles it"
                 )
             elif copy["id"] in touched:
                 report.copies_kept.append((doc_id, copy["id"], first["id"]))
