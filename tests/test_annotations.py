@@ -277,13 +277,13 @@ def _raw_file(path: Path, records: list) -> Path:
 @pytest.mark.parametrize(
     "span, reason",
     [
-        (["13", 16, "GPE"], "the start offset '13' is a str, not an integer"),
-        ([13, 16.9, "GPE"], "the end offset 16.9 is a float, not an integer"),
-        ([True, 16, "GPE"], "the start offset True is a bool, not an integer"),
-        ([13, float("inf"), "GPE"], "the end offset inf is a float"),
-        ([13, 16, 5], "the label 5 is a int, not a string"),
+        (["13", 16, "GPE"], "the start offset '13' is of type str, not an integer"),
+        ([13, 16.9, "GPE"], "the end offset 16.9 is of type float, not an integer"),
+        ([True, 16, "GPE"], "the start offset True is of type bool, not an integer"),
+        ([13, float("inf"), "GPE"], "the end offset inf is of type float"),
+        ([13, 16, 5], "the label 5 is of type int, not a string"),
         ([13, 16], "a span is [start, end, \"LABEL\"]"),
-        ({"start_offset": 13, "end_offset": "16", "label": "GPE"}, "the end offset '16' is a str"),
+        ({"start_offset": 13, "end_offset": "16", "label": "GPE"}, "the end offset '16' is of type str"),
     ],
 )
 def test_offsets_and_labels_of_the_wrong_type_are_refused_not_coerced(tmp_path, span, reason):
