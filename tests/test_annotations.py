@@ -296,6 +296,13 @@ def test_offsets_and_labels_of_the_wrong_type_are_refused_not_coerced(tmp_path, 
     assert result.exit_code == 1 and reason in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("label", [5, "GPE", {"start": 1}])
+def test_a_label_field_that_is_not_a_list_of_spans_is_one_clear_error(tmp_path, label):
+    path = _raw_file(tmp_path / "a.jsonl", [{"id": "d1", "text": TEXT, "label": label}])
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and "`label` must be a list of spans" in result.output and "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(
     "span, message",
     [

@@ -84,7 +84,8 @@ def parse_record(record: object, origin: str) -> AnnotatedDoc:
     doc_id = record.get("doc_id") or meta.get("doc_id") or record.get("id")
     if doc_id is None:
         raise errors.VndiploError(f"{origin}: record without an id", "", "Give every record an `id` (the corpus document id).")
-    raw_spans = record.get("label", record.get("entities", []))
+    raw_spans = record.get("label", record.get("entities"))
+    raw_spans = [] if raw_spans is None else raw_spans
     if not isinstance(raw_spans, list):
         raise errors.malformed_span(origin, doc_id, raw_spans, "`label` must be a list of spans")
     return AnnotatedDoc(str(doc_id), record["text"], [_parse_span(raw, origin, doc_id) for raw in raw_spans], meta)
