@@ -218,3 +218,13 @@ def test_a_run_killed_while_swapping_is_finished_by_the_next_one_and_refused_by_
     run = _one_run(out)
     assert run["splits.json"] == run["dataset"] == run["test.spacy"] == run["test.conll"]
     require_settled(out)
+
+
+def test_a_file_that_is_not_a_docbin_is_one_clear_error(tmp_path):
+    fake = tmp_path / "train.spacy"
+    fake.write_text("hello\n", encoding="utf-8")
+    with pytest.raises(VndiploError, match="is not a spaCy DocBin"):
+        read_docbin(fake)
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "model"), str(fake), "--output", str(tmp_path / "evaluation")])
+    assert result.exit_code == 1 and "is not a spaCy DocBin" in result.output
+    assert isinstance(result.exception, SystemExit)  # the CLI's clean exit, not an escaped ValueError

@@ -285,7 +285,11 @@ def read_docbin(path: Path, nlp=None) -> list[AnnotatedDoc]:
     if not path.exists():
         raise errors.missing_file(str(path), "spaCy corpus", "Run `vndiplo dataset annotations/gold/ --out corpus/` first.")
     nlp = nlp or blank_nlp()
-    return [from_spacy_doc(doc) for doc in DocBin().from_disk(path).get_docs(nlp.vocab)]
+    try:
+        docbin = DocBin().from_disk(path)
+    except ValueError:  # spaCy's E1014: not DocBin data
+        raise errors.VndiploError(f"{path} is not a spaCy DocBin (.spacy) file", "", "Build it with `vndiplo dataset annotations/gold/ --out corpus/`.") from None
+    return [from_spacy_doc(doc) for doc in docbin.get_docs(nlp.vocab)]
 
 
 def conll_text(docs: list[AnnotatedDoc]) -> str:
