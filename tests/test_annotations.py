@@ -264,3 +264,107 @@ def test_reviewed_warnings_are_counted_not_listed_and_errors_never_kept():
     still_open, kept = split_reviewed([rare, missed, broken], reviewed)
     assert kept == [rare] and still_open == [missed, broken]
     assert finding_key(Finding("warning", "a", 54, 60, "'Geneva' is labelled GPE here but left out in 7 places")) == finding_key(rare)
+
+
+# --- bad input: types, word edges, repeated ids, files that are no files ------------------
+
+
+def _raw_file(path: Path, records: list) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "span, reason",
+    [
+        (["13", 16, "GPE"], "the start offset '13' is of type str, not an integer"),
+        ([13, 16.9, "GPE"], "the end offset 16.9 is of type float, not an integer"),
+        ([True, 16, "GPE"], "the start offset True is of type bool, not an integer"),
+        ([13, float("inf"), "GPE"], "the end offset inf is of type float"),
+        ([13, 16, 5], "the label 5 is of type int, not a string"),
+        ([13, 16], "a span is [start, end, \"LABEL\"]"),
+        ({"start_offset": 13, "end_offset": "16", "label": "GPE"}, "the end offset '16' is of type str"),
+    ],
+)
+def test_offsets_and_labels_of_the_wrong_type_are_refused_not_coerced(tmp_path, span, reason):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"id": "d1", "text": TEXT, "label": [span]}, ensure_ascii=False).replace("Infinity", "1e400") + "\n", encoding="utf-8")
+    with pytest.raises(VndiploError) as caught:
+        read_annotations(path)
+    assert f"{path}:1: malformed span" in caught.value.title and reason in caught.value.detail
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and reason in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("label", [5, "GPE", {"start": 1}])
+def test_a_label_field_that_is_not_a_list_of_spans_is_one_clear_error(tmp_path, label):
+    path = _raw_file(tmp_path / "a.jsonl", [{"id": "d1", "text": TEXT, "label": label}])
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and "`label` must be a list of spans" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "span, message",
+    [
+        (Span(13, 15, "GPE"), "inside a word"),  # "Ng" of "Nga"
+        (Span(18, 30, "PER"), "inside a word"),  # "ergei Lavrov"
+    ],
+)
+def test_a_span_that_starts_or_ends_inside_a_word_is_an_error(span, message):
+    findings = check_document(doc([span]))
+    assert [f.level for f in findings if message in f.message] == ["error"]
+
+
+def test_a_span_across_a_line_break_is_an_error_and_adjudicate_writes_no_gold(tmp_path):
+    text = "Họp tại Nga\nMỹ phản đối."
+    crossing = AnnotatedDoc("d1", text, [Span(8, 14, "GPE")])
+    assert [f.message for f in check_document(crossing)] == ["span runs across a line break"]
+    a = write_jsonl(tmp_path / "a.jsonl", [crossing])
+    result = runner.invoke(app, ["adjudicate", str(a), str(a), "--out", str(tmp_path / "gold.jsonl")])
+    assert result.exit_code == 1 and "line break" in result.output
+    assert not (tmp_path / "gold.jsonl").exists()
+
+
+def test_a_document_twice_in_one_annotators_file_is_refused_naming_both_lines(tmp_path):
+    a = _raw_file(tmp_path / "a.jsonl", [doc(GOLD).to_record(), doc(GOLD, "d2").to_record(), doc([]).to_record()])
+    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD)])
+    for args in (["agree", str(a), str(b)], ["adjudicate", str(a), str(b), "--out", str(tmp_path / "gold.jsonl")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, result.output
+        assert f"{a}: document 'd1' occurs twice" in result.output and "lines 1 and 3" in result.output
+    assert not (tmp_path / "gold.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "spans, message",
+    [
+        ([[-3, 3, "GPE"]], "offsets out of range"),
+        ([[60, 500, "GPE"]], "offsets out of range"),
+        ([[13, 16, "COUNTRY"]], "label 'COUNTRY' is not in the spec"),
+    ],
+)
+def test_agree_refuses_files_that_break_the_spec_instead_of_scoring_them(tmp_path, spans, message):
+    a = _raw_file(tmp_path / "a.jsonl", [{"id": "d1", "text": TEXT, "label": spans}])
+    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD)])
+    result = runner.invoke(app, ["agree", str(a), str(b)])
+    assert result.exit_code == 1 and "break the label spec" in result.output and message in result.output
+    assert "strict span F1" not in result.output
+
+
+def test_a_review_record_without_a_key_is_one_clear_error(tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [doc(GOLD)])
+    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD[1:])])
+    review = _raw_file(tmp_path / "review.jsonl", [{"id": "d1", "choice": "A"}])
+    result = runner.invoke(app, ["adjudicate", str(a), str(b), "--out", str(tmp_path / "gold.jsonl"), "--review", str(review)])
+    assert result.exit_code == 1 and f"{review}:1: malformed JSON Lines record" in result.output and "string `key`" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "gold.jsonl").exists()
+
+
+def test_an_out_path_that_is_a_folder_or_under_a_file_is_one_clear_error(tmp_path):
+    a = write_jsonl(tmp_path / "a.jsonl", [doc(GOLD)])
+    (tmp_path / "folder").mkdir()
+    for out in (tmp_path / "folder", a / "gold.jsonl"):
+        result = runner.invoke(app, ["adjudicate", str(a), str(a), "--out", str(out), "--review", str(tmp_path / "r.jsonl")])
+        assert result.exit_code == 1, result.output
+        assert "Could not read or write" in result.output and "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)

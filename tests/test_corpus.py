@@ -211,3 +211,58 @@ def test_cli_skip_list_and_broken_treebank_are_clear_errors(tmp_path):
     result = runner.invoke(app, ["ingest", str(tmp_path), "--skip-sentences", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "c.jsonl")])
     assert result.exit_code == 1 and "missing.txt" in result.output
     assert not (tmp_path / "c.jsonl").exists()
+
+
+# --- ids, encodings and sizes that later stages cannot take ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "doc_id, rule",
+    [
+        ("", "it is empty"),
+        ("../../etc/x", "it holds '/'"),
+        (".hidden", "it starts with '.'"),
+        ("a b", "it holds ' '"),
+        (17, "it is of type int, not a string"),
+        (None, "it is of type NoneType, not a string"),
+        ("x" * 201, "it is 201 characters long"),
+    ],
+)
+def test_an_unusable_document_id_is_refused_naming_the_rule(tmp_path, doc_id, rule):
+    (tmp_path / "in").mkdir()
+    path = write(tmp_path / "in", "a.jsonl", json.dumps({"id": doc_id, "text": ARTICLE}, ensure_ascii=False) + "\n")
+    result = runner.invoke(app, ["ingest", str(path), "--out", str(tmp_path / "docs.jsonl")])
+    assert result.exit_code == 1, result.output
+    assert f"{path}:1: unusable document id {doc_id!r}" in result.output and rule in result.output
+    assert not (tmp_path / "docs.jsonl").exists()
+
+
+def test_ids_of_vietnamese_file_names_are_kept(tmp_path):
+    write(tmp_path, "hội-nghị_Yalta.1945.txt", ARTICLE)
+    assert [doc.id for doc in ingest([tmp_path]).documents] == ["hội-nghị_Yalta.1945"]
+
+
+def test_a_corpus_file_with_an_unusable_id_is_refused_when_read(tmp_path):
+    path = write(tmp_path, "docs.jsonl", json.dumps({"id": "", "text": "Nga", "title": "Nga", "source": "s", "path": "p", "hash": "h", "words": 1, "meta": {}}) + "\n")
+    with pytest.raises(VndiploError, match="unusable document id ''"):
+        read_corpus(path)
+
+
+@pytest.mark.parametrize("encoding, name", [("utf-16", "UTF-16LE"), ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")])
+def test_a_utf16_file_is_called_utf16_with_the_command_that_converts_it(tmp_path, encoding, name):
+    path = write(tmp_path, "a.txt", ARTICLE.encode(encoding))
+    result = runner.invoke(app, ["ingest", str(path), "--out", str(tmp_path / "docs.jsonl")])
+    assert result.exit_code == 1
+    assert f"{path} is {name} text, not UTF-8" in result.output and f"iconv -f {name} -t UTF-8" in result.output
+    assert "binary" not in result.output
+
+
+def test_ingest_warns_about_a_document_too_large_for_doccano(tmp_path):
+    from vndiplo.doccano import MAX_REQUEST_BYTES
+
+    write(tmp_path, "long.txt", ("Ngoại trưởng Nga gặp người đồng cấp Mỹ tại Geneva.\n" * 60_000))
+    write(tmp_path, "short.txt", ARTICLE)
+    result = runner.invoke(app, ["ingest", str(tmp_path), "--out", str(tmp_path / "out" / "docs.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "long is too large for Doccano" in result.output and f"the limit is {MAX_REQUEST_BYTES:,}" in result.output
+    assert "short is too large" not in result.output

@@ -119,3 +119,112 @@ def test_cli_dataset_reports_alignment_and_writes_files(gold_dir, tmp_path):
     splits = json.loads((out / "splits.json").read_text(encoding="utf-8"))
     assert len(splits["folds"]) == 2
     assert {p.name for p in out.glob("*.spacy")} == {"train.spacy", "dev.spacy", "test.spacy"}
+
+
+# --- bad settings, and runs that are killed ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--dev", "-0.5"], "--dev -0.5 is not a fraction"),
+        (["--test", "1.5"], "--test 1.5 is not a fraction"),
+        (["--dev", "0.5", "--test", "0.5"], "leave no document for training"),
+    ],
+)
+def test_split_shares_outside_zero_to_one_are_refused_before_anything_is_written(gold_dir, tmp_path, options, message):
+    result = runner.invoke(app, ["dataset", str(gold_dir), "--out", str(tmp_path / "out"), *options])
+    assert result.exit_code == 1 and message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_gold_folder_is_refused_even_beside_a_full_one(gold_dir, tmp_path):
+    (tmp_path / "empty").mkdir()
+    for paths in ([tmp_path / "empty"], [gold_dir, tmp_path / "empty"]):
+        result = runner.invoke(app, ["dataset", *map(str, paths), "--out", str(tmp_path / "out")])
+        assert result.exit_code == 1 and f"No annotation files in {tmp_path / 'empty'}" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def _one_run(out: Path) -> dict:
+    """What each output says the test split is; a consistent folder says it once."""
+    from datasets import load_from_disk
+
+    splits = json.loads((out / "splits.json").read_text(encoding="utf-8"))
+    return {
+        "splits.json": splits["test"],
+        "dataset": sorted(load_from_disk(str(out / "dataset"))["test"]["id"]),
+        "test.spacy": sorted(d.id for d in read_docbin(out / "test.spacy")),
+        "test.conll": sorted(line.split()[1] for line in (out / "test.conll").read_text(encoding="utf-8").splitlines() if line.startswith("-DOCSTART-")),
+        "card": f"| test | {len(splits['test'])} |" in (out / "README.md").read_text(encoding="utf-8"),
+    }
+
+
+def _dataset_command(out: Path, seed: int) -> list[str]:
+    import sys
+
+    return [sys.executable, "-c", "from vndiplo.cli import main; main()", "dataset", str(GOLD_DIR / "seeds.jsonl"), str(GOLD_DIR / "extra.jsonl"),
+            "--out", str(out), "--seed", str(seed)]
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 0.7])
+def test_a_run_killed_with_sigkill_leaves_the_previous_run_whole_and_the_next_run_cleans_up(tmp_path, delay):
+    """The second run is killed `delay` seconds after it starts writing (its first new file or folder)."""
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "corpus"
+    first = subprocess.run(_dataset_command(out, seed=0), capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    before = _one_run(out)
+    assert before["splits.json"] == before["dataset"] == before["test.spacy"] == before["test.conll"] and before["card"]
+
+    entries = set(out.iterdir())
+    process = subprocess.Popen(_dataset_command(out, seed=1), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while set(out.iterdir()) == entries and process.poll() is None:
+        time.sleep(0.005)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert _one_run(out) == before  # all outputs still from the first run
+
+    again = subprocess.run(_dataset_command(out, seed=1), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert "interrupted run" in again.stdout
+    after = _one_run(out)
+    assert after["splits.json"] == after["dataset"] == after["test.spacy"] == after["test.conll"] != before["splits.json"]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".dataset.lock"]
+
+
+def test_a_run_killed_while_swapping_is_finished_by_the_next_one_and_refused_by_train(gold_dir, tmp_path):
+    from vndiplo.dataset import COMPLETE, STAGING, require_settled, settle_interrupted_run
+
+    out, finished = tmp_path / "corpus", tmp_path / "finished"
+    write_outputs(build([gold_dir], dev=0.2, test=0.2, seed=0), out)
+    write_outputs(build([gold_dir], dev=0.2, test=0.2, seed=1), finished)
+    # the state a kill leaves between two renames: the new run complete, only splits.json moved in
+    staging = out / STAGING
+    staging.mkdir()
+    for entry in finished.iterdir():
+        if entry.name != "splits.json" and not entry.name.startswith("."):
+            entry.rename(staging / entry.name)
+    (finished / "splits.json").replace(out / "splits.json")
+    (staging / COMPLETE).write_text("", encoding="utf-8")
+    with pytest.raises(VndiploError, match="half replaced"):
+        require_settled(out)
+    assert settle_interrupted_run(out) == "finished swapping in the outputs of an interrupted run"
+    run = _one_run(out)
+    assert run["splits.json"] == run["dataset"] == run["test.spacy"] == run["test.conll"]
+    require_settled(out)
+
+
+def test_a_file_that_is_not_a_docbin_is_one_clear_error(tmp_path):
+    fake = tmp_path / "train.spacy"
+    fake.write_text("hello\n", encoding="utf-8")
+    with pytest.raises(VndiploError, match="is not a spaCy DocBin"):
+        read_docbin(fake)
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "model"), str(fake), "--output", str(tmp_path / "evaluation")])
+    assert result.exit_code == 1 and "is not a spaCy DocBin" in result.output
+    assert isinstance(result.exception, SystemExit)  # the CLI's clean exit, not an escaped ValueError

@@ -340,3 +340,27 @@ def test_push_with_an_unknown_order_names_the_choices(tmp_path):
     result = runner.invoke(app, ["doccano", "push", str(corpus_file), "--project", "p", "--order", "newest"], env=env)
     assert result.exit_code == 1
     assert "Unknown --order 'newest'" in result.output and "corpus, uncertain, random" in result.output
+
+
+# --- documents Doccano would refuse ----------------------------------------------------------
+
+
+def test_the_upload_size_is_the_body_requests_sends():
+    import requests
+
+    from vndiplo.doccano import upload_bytes
+
+    text = "Ngoại trưởng Nga 😀 gặp \"Blinken\"\n"
+    body = requests.Request("POST", "http://127.0.0.1/", json={"text": text, "meta": {"doc_id": "d"}}).prepare().body
+    assert upload_bytes("d", text) == len(body)
+
+
+def test_push_names_a_document_too_large_for_doccano_and_the_limit_before_uploading_anything(corpus):
+    from vndiplo.doccano import MAX_REQUEST_BYTES
+
+    corpus["huge"] = make_document("huge", "Ngoại trưởng Nga gặp người đồng cấp Mỹ.\n" * 60_000, source="t", path="huge")[0]
+    creds = Credentials(f"http://127.0.0.1:{free_port()}", "admin", "x")  # nothing answers: the refusal comes first
+    with pytest.raises(VndiploError) as caught:
+        push(creds, corpus, "p")
+    assert "1 documents are too large for Doccano" in caught.value.title
+    assert f"above {MAX_REQUEST_BYTES:,} bytes" in caught.value.detail and "huge: " in caught.value.detail

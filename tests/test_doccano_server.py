@@ -204,6 +204,77 @@ def test_push_uncertain_without_committee_models_says_how_to_get_them(doccano_se
     assert "vndiplo crossval" in result.output
 
 
+# --- pushes at the same time, and the duplicates they used to leave ------------------------
+
+
+def _push_process(corpus_file: Path, project: str, creds: Credentials, tmpdir: Path) -> subprocess.Popen:
+    """A real `vndiplo doccano push` in its own process; TMPDIR is where its machine keeps the push lock."""
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, **_env(creds), TMPDIR=str(tmpdir))
+    command = [sys.executable, "-c", "from vndiplo.cli import main; main()", "doccano", "push", str(corpus_file), "--project", project]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.parametrize("machines", [1, 3])
+def test_pushes_at_the_same_time_leave_one_project_holding_each_document_once(doccano_server, corpus_file, tmp_path, machines):
+    """Three pushes start at once against a project that does not exist yet: on one machine (they share
+    the push lock) and on three (separate lock folders, as on three computers, so only the server-side
+    checks hold). Every push succeeds, and Doccano ends with one project and one copy of each document."""
+    project = f"concurrent-{machines}"
+    processes = [_push_process(corpus_file, project, doccano_server, tmp_path / f"machine-{i % machines}") for i in range(3)]
+    outputs = [process.communicate(timeout=600)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], "\n".join(outputs)
+    api = Doccano(doccano_server)
+    named = [p for p in api.projects() if p["name"] == project]
+    assert len(named) == 1, named
+    doc_ids = [ex["meta"]["doc_id"] for ex in api.examples(named[0]["id"])]
+    assert sorted(doc_ids) == sorted(read_corpus(corpus_file)), doc_ids
+
+
+def test_push_deletes_an_untouched_second_copy_and_reports_a_labelled_one(doccano_server, corpus_file):
+    corpus = read_corpus(corpus_file)
+    push(doccano_server, corpus, "with-copies", guideline="Copies.")
+    api = Doccano(doccano_server)
+    project = api.project("with-copies")
+    first, second = list(corpus)[:2]
+    # what a push on another computer at the same moment left behind: second copies with the same doc_id
+    untouched = api.create_example(project["id"], corpus[first].text, {"doc_id": first})
+    labelled = api.create_example(project["id"], corpus[second].text, {"doc_id": second})
+    label_ids = {t["text"]: t["id"] for t in api.span_types(project["id"])}
+    api.create_span(project["id"], labelled["id"], label_ids["GPE"], 0, 3)
+    result = _invoke(["push", str(corpus_file), "--project", "with-copies"], doccano_server)
+    assert result.exit_code == 0, result.output
+    assert f"{first}: deleted a second copy (example {untouched['id']})" in result.output
+    assert f"{second}: example {labelled['id']} is a second copy" in result.output and "has labels" in result.output
+    left = [ex["id"] for ex in api.examples(project["id"])]
+    assert untouched["id"] not in left and labelled["id"] in left
+    assert len(left) == len(corpus) + 1
+
+
+def test_an_annotators_push_reports_a_second_copy_it_may_not_check_and_keeps_it(doccano_server, corpus_file):
+    assert _invoke(["push", str(corpus_file), "--project", "copies-annotator"], doccano_server).exit_code == 0
+    admin = Doccano(doccano_server)
+    project = admin.project("copies-annotator")
+    _annotator(admin, project, "carol")
+    doc_id = next(iter(read_corpus(corpus_file)))
+    copy = admin.create_example(project["id"], read_corpus(corpus_file)[doc_id].text, {"doc_id": doc_id})
+    result = _invoke(["push", str(corpus_file), "--project", "copies-annotator"], Credentials(doccano_server.url, "carol", USER_PASSWORD))
+    assert result.exit_code == 0, result.output
+    assert f"{doc_id}: example {copy['id']} is a second copy" in result.output and "a project admin's push settles it" in result.output
+    assert copy["id"] in [ex["id"] for ex in admin.examples(project["id"])]
+
+
+def test_push_refuses_two_existing_projects_of_one_name_and_names_the_oldest(doccano_server, corpus_file):
+    api = Doccano(doccano_server)
+    older = api.create_project("twice", guideline="g", description="d")
+    newer = api.create_project("twice", guideline="g", description="d")
+    result = _invoke(["push", str(corpus_file), "--project", "twice"], doccano_server)
+    assert result.exit_code == 1
+    assert "Several Doccano projects are named 'twice'" in result.output
+    assert f"{older['id']} (the oldest), {newer['id']}" in result.output
+    assert all(not api.examples(p["id"]) for p in (older, newer))
+
+
 def _annotator(admin: Doccano, project: dict, username: str) -> Doccano:
     users = {u["username"] for u in admin._request("GET", "v1/users", "list users")}
     if username not in users:
@@ -312,6 +383,45 @@ def test_a_label_the_spec_does_not_know_stops_push_and_pull(doccano_server, corp
         assert result.exit_code == 1, result.output
         assert "has labels the spec does not know: MISC" in result.output
     assert not (tmp_path / "raw").exists()
+
+
+# --- the server's settings: its own secret key, loopback host names, private files ----------
+
+
+def test_the_server_answers_loopback_host_names_only(doccano_server):
+    import requests
+
+    port = doccano_server.url.rsplit(":", 1)[1]
+    for host, status in ((f"127.0.0.1:{port}", 200), (f"localhost:{port}", 200), ("attacker.example", 400), (f"192.168.1.5:{port}", 400)):
+        answer = requests.get(doccano_server.url + "/v1/health/", headers={"Host": host, "Accept": "application/json"}, timeout=10)
+        assert answer.status_code == status, host
+
+
+def test_a_data_folder_gets_its_own_secret_key_and_keeps_everything_private(tmp_path):
+    from vndiplo.doccano_server import doccano_env, initialise
+
+    data_dir = tmp_path / "data"
+    initialise(ensure_installed(), data_dir, username="admin", password=ADMIN_PASSWORD)
+    key_file = data_dir / "secret_key"
+    env = doccano_env(data_dir)
+    assert env["SECRET_KEY"] == key_file.read_text(encoding="utf-8").strip() and len(env["SECRET_KEY"]) >= 50
+    assert doccano_env(tmp_path / "other")["SECRET_KEY"] != env["SECRET_KEY"]
+    assert env["SECRET_KEY"] not in (data_dir / "logs" / "init.log").read_text(encoding="utf-8")
+    assert ADMIN_PASSWORD not in (data_dir / "logs" / "init.log").read_text(encoding="utf-8")
+    modes = {str(path.relative_to(data_dir)): path.stat().st_mode & 0o777 for path in [data_dir, *data_dir.rglob("*")]}
+    assert modes["."] == 0o700 and modes["secret_key"] == modes["db.sqlite3"] == modes["logs/init.log"] == 0o600
+    assert all(mode == 0o600 for name, mode in modes.items() if name.startswith("logs/")), modes
+    assert all(mode & 0o077 == 0 for name, mode in modes.items() if "/" not in name and (data_dir / name).is_dir()), modes
+
+
+def test_serve_with_password_on_the_command_line_warns_about_the_shell_history(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    # a server vndiplo started is "running" (this test's own process), so serve stops right after the warning
+    (data_dir / "server.json").write_text(json.dumps({"url": "http://127.0.0.1:1", "port": 1, "pids": {"web": os.getpid()}}), encoding="utf-8")
+    result = runner.invoke(app, ["doccano", "serve", "--password", "typed-in-clear", "--data-dir", str(data_dir)], env={"DOCCANO_USERNAME": "admin"})
+    assert result.exit_code == 1 and "already running" in result.output
+    assert "--password is kept in your shell history" in result.output and "typed-in-clear" not in result.output
 
 
 # --- the serve command itself: --detach + stop, and Ctrl-C in the foreground --------------

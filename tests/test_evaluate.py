@@ -227,3 +227,16 @@ def test_crossval_refuses_a_malformed_setting_before_training(tmp_path):
     result = CliRunner().invoke(app, ["crossval", "annotations/gold/seeds.jsonl", "--set", "nonsense", "--output", str(tmp_path / "cv")])
     assert result.exit_code == 1 and "SECTION.KEY=VALUE" in result.output
     assert not (tmp_path / "cv").exists()
+
+
+def test_evaluating_on_an_empty_docbin_is_refused_not_a_table_of_zeros(tmp_path):
+    from spacy.tokens import DocBin
+    from typer.testing import CliRunner
+
+    from vndiplo.cli import app
+
+    empty = tmp_path / "test.spacy"
+    DocBin().to_disk(empty)
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "model"), str(empty), "--output", str(tmp_path / "evaluation")])
+    assert result.exit_code == 1 and f"{empty} holds no documents" in result.output
+    assert not (tmp_path / "evaluation").exists()

@@ -19,7 +19,7 @@ from typing import Iterable
 from . import errors
 from .corpus import atomic_write_text, iter_jsonl
 from .labels import LabelSet, load_labels
-from .text import is_word_bounded
+from .text import is_word_bounded, splits_a_word
 
 ERROR = "error"
 WARNING = "warning"
@@ -84,36 +84,55 @@ def parse_record(record: object, origin: str) -> AnnotatedDoc:
     doc_id = record.get("doc_id") or meta.get("doc_id") or record.get("id")
     if doc_id is None:
         raise errors.VndiploError(f"{origin}: record without an id", "", "Give every record an `id` (the corpus document id).")
-    raw_spans = record.get("label", record.get("entities", []))
-    spans = []
-    for raw in raw_spans or []:
-        try:
-            if isinstance(raw, dict):
-                start, end, label = raw["start_offset"], raw["end_offset"], raw["label"]
-            else:
-                start, end, label = raw
-            spans.append(Span(int(start), int(end), str(label)))
-        except (KeyError, TypeError, ValueError):
-            raise errors.VndiploError(
-                f"{origin}: malformed span {raw!r} in document {doc_id!r}",
-                "a span is [start, end, \"LABEL\"]",
-                "Fix the record; offsets are integers into `text`.",
-            ) from None
-    return AnnotatedDoc(str(doc_id), record["text"], spans, meta)
+    raw_spans = record.get("label", record.get("entities"))
+    raw_spans = [] if raw_spans is None else raw_spans
+    if not isinstance(raw_spans, list):
+        raise errors.malformed_span(origin, doc_id, raw_spans, "`label` must be a list of spans")
+    return AnnotatedDoc(str(doc_id), record["text"], [_parse_span(raw, origin, doc_id) for raw in raw_spans], meta)
+
+
+def _parse_span(raw: object, origin: str, doc_id: object) -> Span:
+    """[start, end, "LABEL"] (or Doccano's dict) with integer offsets and a string label, nothing coerced.
+
+    `"21"`, `21.9` and `true` are refused rather than read as 21, 21 and 1:
+    a coerced offset points at other characters than the annotator meant.
+    """
+    if isinstance(raw, dict) and {"start_offset", "end_offset", "label"} <= set(raw):
+        start, end, label = raw["start_offset"], raw["end_offset"], raw["label"]
+    elif isinstance(raw, list) and len(raw) == 3:
+        start, end, label = raw
+    else:
+        raise errors.malformed_span(origin, doc_id, raw, "a span is [start, end, \"LABEL\"]")
+    for name, offset in (("start", start), ("end", end)):
+        if type(offset) is not int:
+            raise errors.malformed_span(origin, doc_id, raw, f"the {name} offset {offset!r} is of type {type(offset).__name__}, not an integer")
+    if not isinstance(label, str):
+        raise errors.malformed_span(origin, doc_id, raw, f"the label {label!r} is of type {type(label).__name__}, not a string")
+    return Span(start, end, label)
 
 
 def read_annotations(path: Path) -> list[AnnotatedDoc]:
     """Documents of one JSONL file; a malformed line stops the read with its line number."""
     if not path.exists():
         raise errors.missing_file(str(path), "Annotation file", "Check the path; gold lives in annotations/gold/.")
-    return [parse_record(record, f"{path}:{number}") for number, record in iter_jsonl(path)]
+    docs, first_line = [], {}
+    for number, record in iter_jsonl(path):
+        doc = parse_record(record, f"{path}:{number}")
+        if doc.id in first_line:
+            raise errors.repeated_document(str(path), doc.id, first_line[doc.id], number)
+        first_line[doc.id] = number
+        docs.append(doc)
+    return docs
 
 
 def read_annotation_paths(paths: Iterable[Path]) -> list[AnnotatedDoc]:
     """All documents of the given files and of the *.jsonl files in the given folders."""
     files: list[Path] = []
     for path in paths:
-        files.extend(sorted(path.glob("*.jsonl")) if path.is_dir() else [path])
+        found = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+        if not found:
+            raise errors.VndiploError(f"No annotation files in {path}", "a folder is read for its *.jsonl files", "Check the path (gold lives in annotations/gold/).")
+        files.extend(found)
     docs = [doc for file in files for doc in read_annotations(file)]
     seen: dict[str, int] = Counter(doc.id for doc in docs)
     repeated = [doc_id for doc_id, count in seen.items() if count > 1]
@@ -189,6 +208,10 @@ def check_document(doc: AnnotatedDoc, labels: LabelSet | None = None) -> list[Fi
             valid.append(span)
             if trim_span(doc.text, span) != span:
                 add(WARNING if trim_span(doc.text, span).start < trim_span(doc.text, span).end else ERROR, span, "span starts or ends with whitespace or punctuation")
+            if splits_a_word(doc.text, span.start, span.end):
+                add(ERROR, span, "span starts or ends inside a word")
+            if "\n" in doc.text[span.start : span.end]:
+                add(ERROR, span, "span runs across a line break")
     ordered = sorted(valid)
     for previous, current in zip(ordered, ordered[1:]):
         if current.start < previous.end:
@@ -552,7 +575,25 @@ def revisions_log(revisions: list[dict]) -> str:
 
 
 def read_review(path: Path) -> list[dict]:
-    return [record for _number, record in iter_jsonl(path)] if path.exists() else []
+    """Review records (conflict decisions, kept warnings): each an object with a string `key`."""
+    if not path.exists():
+        return []
+    records = []
+    for number, record in iter_jsonl(path):
+        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+            raise errors.bad_jsonl(str(path), number, "a review record is an object with a string `key` (copy the records vndiplo wrote)")
+        records.append(record)
+    return records
+
+
+def read_revisions(path: Path) -> list[dict]:
+    """Revision records of `adjudicate --revisions`: each an object naming its document (`id`)."""
+    records = []
+    for number, record in iter_jsonl(path):
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            raise errors.bad_jsonl(str(path), number, "a revision is an object {id, remove, add, note} with the document's `id`")
+        records.append(record)
+    return records
 
 
 def write_review(records: list[dict], path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from .errors import VndiploError, missing_file
+from .errors import VndiploError, file_system, missing_file
 
 app = typer.Typer(
     name="vndiplo",
@@ -48,6 +48,8 @@ def reports_errors(command):
             return command(*args, **kwargs)
         except VndiploError as error:
             fail(error)
+        except OSError as error:  # a folder where a file belongs, a read-only folder: atomic writes left nothing behind
+            fail(file_system(error))
 
     return wrapper
 
@@ -114,6 +116,10 @@ def ingest_cli(
         warn(f"exact duplicate: {dropped} has the same text as {kept}; kept {kept} only")
     for first, second, score in report.near_duplicates:
         warn(f"near duplicate: {first} ~ {second} (shingle similarity {score:.2f})")
+    from .doccano import MAX_REQUEST_BYTES, too_large_for_doccano
+
+    for doc_id, size in too_large_for_doccano(report.documents):
+        warn(f"{doc_id} is too large for Doccano ({size:,} bytes to upload, the limit is {MAX_REQUEST_BYTES:,}): split it before `vndiplo doccano push`")
     good(f"Wrote {out}")
     info(
         f"documents: {len(report.documents)}  words: {report.words}  "
@@ -213,9 +219,12 @@ def agree_cli(
     show: int = typer.Option(50, "--show", help="How many disagreements to list."),
 ):
     """Inter-annotator agreement: strict span F1, token kappa, confusion and disagreements."""
-    from .annotations import agreement, read_annotations
+    from .annotations import agreement, read_annotations, require_valid
 
-    result = agreement(read_annotations(file_a), read_annotations(file_b))
+    docs = {path: read_annotations(path) for path in (file_a, file_b)}
+    for path, annotated in docs.items():
+        require_valid(annotated, str(path))  # an offset out of range or an unknown label would be scored as a disagreement
+    result = agreement(docs[file_a], docs[file_b])
     rows = [
         [name, prf.tp + prf.fn, prf.tp + prf.fp, f"{prf.precision:.3f}", f"{prf.recall:.3f}", f"{prf.f1:.3f}"]
         for name, prf in result.per_label.items()
@@ -251,11 +260,11 @@ def adjudicate_cli(
 
     Revisions apply decisions taken after both passes (a new rule of the spec) to the merged gold.
     """
-    from .annotations import adjudicate, apply_revisions, read_annotations, read_review, write_annotations, write_review
+    from .annotations import adjudicate, apply_revisions, read_annotations, read_review, read_revisions, write_annotations, write_review
 
     if revisions is not None and not revisions.is_file():
         raise missing_file(str(revisions), "Revisions file", "Check the path given to --revisions.")
-    changes = read_review(revisions) if revisions is not None else []
+    changes = read_revisions(revisions) if revisions is not None else []
     review = review or out.with_suffix(".review.jsonl")
     result = adjudicate(read_annotations(file_a), read_annotations(file_b), decisions=read_review(review), prefer=prefer)
     write_review(result.review, review)
@@ -292,7 +301,9 @@ def dataset_cli(
     from .dataset import build, label_counts, write_outputs
 
     built = build(gold, corpus_paths=corpus, dev=dev, test=test, folds=folds, seed=seed)
-    write_outputs(built, out)
+    _written, settled = write_outputs(built, out)
+    if settled:
+        warn(f"{out}: {settled}")
     a = built.alignment
     info(f"gold spans: {a.spans}; off token boundaries: syllables {len(a.syllable_misaligned)}, pyvi {len(a.pyvi_misaligned)}")
     for name, docs in built.splits.items():
@@ -354,7 +365,10 @@ def _read_gold_or_docbin(data: List[Path]):
 
     docs = []
     for path in data:
-        docs += read_docbin(path) if path.suffix == ".spacy" else read_annotation_paths([path])
+        found = read_docbin(path) if path.suffix == ".spacy" else read_annotation_paths([path])
+        if not found:
+            raise VndiploError(f"{path} holds no documents", "scores on nothing would be a table of zeros", "Build the corpus again with `vndiplo dataset` or point at another file.")
+        docs += found
     return docs
 
 

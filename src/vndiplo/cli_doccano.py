@@ -27,6 +27,10 @@ USER_HELP = "Doccano user name (default $DOCCANO_USERNAME)."
 PASSWORD_HELP = "Doccano password (default $DOCCANO_PASSWORD; prefer the variable: options show in the shell history)."
 
 
+def warn_password_option() -> None:
+    warn("--password is kept in your shell history and shown in the process list; prefer `export DOCCANO_PASSWORD=…` (or `read -s DOCCANO_PASSWORD`)")
+
+
 def _default_port() -> int:
     from .doccano import ENV_URL
     from .doccano_server import DEFAULT_PORT
@@ -40,7 +44,7 @@ def _default_port() -> int:
 def serve_cli(
     port: Optional[int] = typer.Option(None, "--port", "-P", help="Port on 127.0.0.1 (default: the port of $DOCCANO_URL, else 8000)."),
     username: Optional[str] = typer.Option(None, "--username", "-u", help="Admin user to create (default $DOCCANO_USERNAME, else admin)."),
-    password: Optional[str] = typer.Option(None, "--password", "-p", help="Admin password to set (default $DOCCANO_PASSWORD)."),
+    password: Optional[str] = typer.Option(None, "--password", "-p", help="Admin password to set (default $DOCCANO_PASSWORD; prefer the variable: options show in the shell history)."),
     email: str = typer.Option("admin@example.com", "--email", help="Admin e-mail address (Doccano does not send mail)."),
     workers: int = typer.Option(3, "--workers", "-w", min=1, help="Web server worker processes."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Keep running in the background; stop with `vndiplo doccano stop`."),
@@ -50,6 +54,8 @@ def serve_cli(
     from . import doccano_server as server_lib
     from .doccano import ENV_PASSWORD, ENV_USERNAME, credentials
 
+    if password is not None:
+        warn_password_option()
     creds = credentials(username=username or os.environ.get(ENV_USERNAME) or "admin", password=password or os.environ.get(ENV_PASSWORD))
     root = server_lib.default_root()
     data_dir = data_dir or root / "data"
@@ -169,6 +175,8 @@ def push_cli(
     from .corpus import read_corpus
     from .doccano import credentials, load_guidelines, push, read_pre_annotations
 
+    if password is not None:
+        warn_password_option()
     creds = credentials(url, username, password)
     documents = read_corpus(corpus)
     upload_order = _upload_order(documents, order, committee, seed)
@@ -191,6 +199,11 @@ def push_cli(
             info(f"  no suggestions where {creds.username!r} already has spans: {len(report.suggestions_skipped)} documents")
     for doc_id in report.changed:
         warn(f"{doc_id}: the text in Doccano differs from the corpus; left as it is (not uploaded again)")
+    for doc_id, copy in report.copies_deleted:
+        warn(f"{doc_id}: deleted a second copy (example {copy}) left by a push at the same time or an earlier one; nobody had worked on it")
+    for doc_id, copy, first in report.copies_kept:
+        warn(f"{doc_id}: example {copy} is a second copy of example {first} and has labels, comments or a done mark: "
+             "keep one copy by hand in Doccano (move the work, delete the other)")
     for message in report.warnings:
         warn(message)
     good(f"Pushed {corpus} to {report.project_url}")

@@ -90,10 +90,36 @@ def clean_text(raw: str, *, treebank: bool = False) -> tuple[str, list[str]]:
     return "\n".join(kept), removed
 
 
+_ID_CHARACTER = re.compile(r"[\w.\-]")
+MAX_ID_LENGTH = 200
+
+
+def check_document_id(doc_id: object, where: str) -> str:
+    """The id, if it can name a document everywhere: a file name, a Doccano metadata value, a split entry.
+
+    An empty id cannot be pulled back from Doccano, `../x` walks out of a
+    folder when an id becomes a file name, and a number is not the string
+    every later stage compares it with.
+    """
+    if not isinstance(doc_id, str):
+        raise errors.bad_document_id(where, doc_id, f"it is of type {type(doc_id).__name__}, not a string")
+    if not doc_id:
+        raise errors.bad_document_id(where, doc_id, "it is empty")
+    if len(doc_id) > MAX_ID_LENGTH:
+        raise errors.bad_document_id(where, doc_id, f"it is {len(doc_id)} characters long")
+    unsafe = sorted({char for char in doc_id if not _ID_CHARACTER.fullmatch(char)})
+    if unsafe:
+        raise errors.bad_document_id(where, doc_id, "it holds " + ", ".join(repr(c) for c in unsafe))
+    if not doc_id[0].isalnum():
+        raise errors.bad_document_id(where, doc_id, f"it starts with {doc_id[0]!r}")
+    return doc_id
+
+
 def make_document(
     doc_id: str, raw: str, *, source: str, path: str, meta: dict | None = None, title: str | None = None, treebank: bool | None = None
 ) -> tuple[Document, list[str]]:
     """A normalised document; treebank-tokenised text (by default: from a treebank source) is restored first."""
+    check_document_id(doc_id, path)
     treebank = source in TREEBANK_SOURCES if treebank is None else treebank
     text, removed = clean_text(raw, treebank=treebank)
     if not text:
@@ -138,7 +164,7 @@ def read_jsonl(path: Path, source: str | None = None) -> list[tuple[Document, li
     for number, record in iter_jsonl(path):
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise errors.bad_jsonl(str(path), number, "a record needs a string field `text`")
-        doc_id = str(record.get("id", f"{path.stem}-{number:04d}"))
+        doc_id = check_document_id(record.get("id", f"{path.stem}-{number:04d}"), f"{path}:{number}")
         meta = {k: v for k, v in record.items() if k not in {"id", "text", "title", "source"}}
         results.append(
             make_document(
@@ -293,7 +319,8 @@ def read_corpus(path: Path) -> dict[str, Document]:
     documents = {}
     for number, record in iter_jsonl(path):
         try:
-            documents[record["id"]] = Document(**record)
-        except (TypeError, KeyError) as exc:
+            document = Document(**record)
+        except TypeError as exc:
             raise errors.bad_jsonl(str(path), number, f"not a corpus record: {exc}") from None
+        documents[check_document_id(document.id, f"{path}:{number}")] = document
     return documents

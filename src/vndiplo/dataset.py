@@ -10,6 +10,7 @@ because pyvi joins syllables across gold span boundaries (measured in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from collections import Counter
@@ -116,6 +117,15 @@ def duplicate_groups(docs: list[AnnotatedDoc]) -> list[list[str]]:
     return sorted(groups.values())
 
 
+def check_fractions(dev: float, test: float) -> None:
+    """Split shares are fractions in [0, 1) that leave documents for training."""
+    for name, share in (("--dev", dev), ("--test", test)):
+        if not 0 <= share < 1:
+            raise errors.VndiploError(f"{name} {share} is not a fraction between 0 and 1", "it is the share of documents held out", f"Give e.g. {name} 0.1.")
+    if dev + test >= 1:
+        raise errors.VndiploError(f"--dev {dev} and --test {test} leave no document for training", "together they must be below 1", "Lower --dev or --test.")
+
+
 def split_documents(docs: list[AnnotatedDoc], *, dev: float, test: float, seed: int) -> dict[str, list[str]]:
     """Seeded document-level split; near-duplicate groups never straddle two splits."""
     groups = duplicate_groups(docs)
@@ -187,6 +197,7 @@ def load_gold(paths: list[Path], corpus_paths: list[Path] | None = None, labels:
 def build(
     paths: list[Path], *, corpus_paths: list[Path] | None = None, dev: float = 0.1, test: float = 0.2, folds: int = 0, seed: int = 0
 ) -> BuiltDataset:
+    check_fractions(dev, test)
     docs, sources = load_gold(paths, corpus_paths)
     alignment = alignment_report(docs)
     if alignment.syllable_misaligned:
@@ -274,7 +285,11 @@ def read_docbin(path: Path, nlp=None) -> list[AnnotatedDoc]:
     if not path.exists():
         raise errors.missing_file(str(path), "spaCy corpus", "Run `vndiplo dataset annotations/gold/ --out corpus/` first.")
     nlp = nlp or blank_nlp()
-    return [from_spacy_doc(doc) for doc in DocBin().from_disk(path).get_docs(nlp.vocab)]
+    try:
+        docbin = DocBin().from_disk(path)
+    except ValueError:  # spaCy's E1014: not DocBin data
+        raise errors.VndiploError(f"{path} is not a spaCy DocBin (.spacy) file", "", "Build it with `vndiplo dataset annotations/gold/ --out corpus/`.") from None
+    return [from_spacy_doc(doc) for doc in docbin.get_docs(nlp.vocab)]
 
 
 def conll_text(docs: list[AnnotatedDoc]) -> str:
@@ -299,29 +314,112 @@ def label_counts(docs: list[AnnotatedDoc]) -> Counter:
     return Counter(span.label for doc in docs for span in doc.spans)
 
 
-def write_outputs(built: BuiltDataset, out: Path) -> dict[str, Path]:
-    """DatasetDict (save_to_disk), DocBin and CoNLL per split, folds, and the dataset card."""
-    out.mkdir(parents=True, exist_ok=True)
-    dataset_dir = out / "dataset"
-    tmp_dir = out / ".dataset.tmp"
+# --- writing: one run's outputs swapped in together -----------------------------------------
+# The outputs share the folder with the corpus files, so they cannot be one directory renamed
+# over another. A run writes them all into STAGING, marks it COMPLETE, then renames each into
+# place. An interrupted run is settled by the next one (and refused by `train`): a staging
+# folder without the mark is thrown away (the previous outputs were never touched), one with
+# the mark is moved in (the run had finished; only the renames were cut short).
+
+OUTPUT_NAMES = ("dataset", *(f"{name}.{ext}" for name in SPLITS for ext in ("spacy", "conll")), "splits.json", "README.md")
+STAGING = ".dataset.staging"
+COMPLETE = "COMPLETE"
+_LOCK = ".dataset.lock"
+_REPLACED = ".dataset.replaced"  # the previous dataset/ folder for the moment of the swap
+_LEFTOVERS = (".dataset.tmp",)  # the temporary folder of vndiplo before the staging folder
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Rename every staged output into `out` (each rename atomic), then drop the staging folder."""
     import shutil
 
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    to_dataset_dict(built).save_to_disk(str(tmp_dir))
-    shutil.rmtree(dataset_dir, ignore_errors=True)
-    tmp_dir.rename(dataset_dir)
-    written = {"dataset": dataset_dir}
-    for name, docs in built.splits.items():
-        write_docbin(docs, out / f"{name}.spacy")
-        atomic_write_text(out / f"{name}.conll", conll_text(docs))
-        written[name] = out / f"{name}.spacy"
-    split_record = {name: [d.id for d in docs] for name, docs in built.splits.items()}
-    if built.folds:
-        split_record["folds"] = built.folds
-    atomic_write_text(out / "splits.json", json.dumps(split_record, ensure_ascii=False, indent=2) + "\n")
-    atomic_write_text(out / "README.md", dataset_card(built))
-    written["card"] = out / "README.md"
-    return written
+    for name in OUTPUT_NAMES:
+        staged, target = staging / name, out / name
+        if not staged.exists():
+            continue  # moved in before an interruption
+        if staged.is_dir():
+            if target.exists():
+                shutil.rmtree(out / _REPLACED, ignore_errors=True)
+                target.rename(out / _REPLACED)
+            staged.rename(target)
+        else:
+            staged.replace(target)
+    shutil.rmtree(out / _REPLACED, ignore_errors=True)
+    shutil.rmtree(staging)
+
+
+def settle_interrupted_run(out: Path) -> str | None:
+    """Finish or undo a `dataset` run that was killed, and remove its temporary files; say which."""
+    import shutil
+
+    staging = out / STAGING
+    settled = None
+    if (staging / COMPLETE).exists():
+        _swap_in(staging, out)
+        settled = "finished swapping in the outputs of an interrupted run"
+    elif staging.exists():
+        shutil.rmtree(staging, ignore_errors=True)
+        settled = "removed the half-built outputs of an interrupted run"
+    if (out / _REPLACED).exists() and (out / "dataset").exists():
+        shutil.rmtree(out / _REPLACED)
+    for name in _LEFTOVERS:
+        if (out / name).exists():
+            shutil.rmtree(out / name)
+            settled = settled or "removed temporary files of an interrupted run"
+    for leftover in [p for name in OUTPUT_NAMES for p in out.glob(f".{name}.*tmp") if p.is_file()]:
+        leftover.unlink()
+        settled = settled or "removed temporary files of an interrupted run"
+    return settled
+
+
+def require_settled(out: Path) -> None:
+    """Refuse to read outputs whose swap an interrupted `dataset` run left half done."""
+    if (out / STAGING / COMPLETE).exists():
+        raise errors.dataset_half_swapped(str(out))
+
+
+@contextlib.contextmanager
+def _writing(out: Path):
+    """One `dataset` run at a time writes into `out` (on this machine); a second one is refused."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / _LOCK, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise errors.dataset_busy(str(out)) from None
+        yield
+
+
+def write_outputs(built: BuiltDataset, out: Path) -> tuple[dict[str, Path], str | None]:
+    """DatasetDict (save_to_disk), DocBin and CoNLL per split, folds and the dataset card, swapped in together.
+
+    Returns the paths written and what was done about an interrupted earlier run (or None).
+    """
+    import shutil
+
+    with _writing(out):
+        settled = settle_interrupted_run(out)
+        staging = out / STAGING
+        staging.mkdir()
+        try:
+            to_dataset_dict(built).save_to_disk(str(staging / "dataset"))
+            for name, docs in built.splits.items():
+                write_docbin(docs, staging / f"{name}.spacy")
+                atomic_write_text(staging / f"{name}.conll", conll_text(docs))
+            split_record = {name: [d.id for d in docs] for name, docs in built.splits.items()}
+            if built.folds:
+                split_record["folds"] = built.folds
+            atomic_write_text(staging / "splits.json", json.dumps(split_record, ensure_ascii=False, indent=2) + "\n")
+            atomic_write_text(staging / "README.md", dataset_card(built))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        atomic_write_text(staging / COMPLETE, "")
+        _swap_in(staging, out)
+    written = {"dataset": out / "dataset", **{name: out / f"{name}.spacy" for name in built.splits}, "card": out / "README.md"}
+    return written, settled
 
 
 def dataset_card(built: BuiltDataset) -> str:

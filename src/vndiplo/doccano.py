@@ -25,6 +25,7 @@ client's authenticated session. Everything here is silent and raises
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -64,6 +65,13 @@ EXPORT_FORMAT = "JSONL"
 EXPORT_TIMEOUT = 300.0
 ANNOTATOR_ROLE = "annotator"
 _PAGE = 500
+# Django's DATA_UPLOAD_MAX_MEMORY_SIZE, which Doccano 1.8.4 keeps at its default of 2.5 MiB: a
+# larger request body is refused with an HTML "Bad Request (400)" page (measured: 2,600,037
+# bytes accepted, 2,630,037 refused).
+MAX_REQUEST_BYTES = 2_621_440
+# A push that meets two projects of its name looks again this many times, this many seconds
+# apart, before refusing: the newer one may be another push's, about to be deleted.
+_SETTLE_ATTEMPTS, _SETTLE_PAUSE = 3, 1.0
 
 
 # --- credentials ---------------------------------------------------------------------------
@@ -187,6 +195,20 @@ def load_guidelines(path: Path | None = None, labels: LabelSet | None = None) ->
     return "\n".join(lines) + "\n"
 
 
+# --- what Doccano accepts -------------------------------------------------------------------
+
+
+def upload_bytes(doc_id: str, text: str) -> int:
+    """Bytes of the request that uploads one document (requests sends JSON with \\u escapes)."""
+    return len(json.dumps({"text": text, "meta": {META_ID: doc_id}}).encode("ascii"))
+
+
+def too_large_for_doccano(documents: Iterable[Document]) -> list[tuple[str, int]]:
+    """(id, upload bytes) of the documents Doccano would refuse to take."""
+    sizes = ((doc.id, upload_bytes(doc.id, doc.text)) for doc in documents)
+    return [(doc_id, size) for doc_id, size in sizes if size > MAX_REQUEST_BYTES]
+
+
 # --- the client ----------------------------------------------------------------------------
 
 
@@ -259,8 +281,11 @@ class Doccano:
     def projects(self) -> list[dict]:
         return self._pages("list projects", self.client.get_project_list)
 
+    def projects_named(self, name: str) -> list[dict]:
+        return sorted((p for p in self.projects() if p.get("name") == name), key=lambda p: p["id"])
+
     def find_project(self, name: str) -> dict | None:
-        matches = [p for p in self.projects() if p.get("name") == name]
+        matches = self.projects_named(name)
         if len(matches) > 1:
             raise errors.doccano_project_ambiguous(name, [p["id"] for p in matches])
         return matches[0] if matches else None
@@ -285,6 +310,9 @@ class Doccano:
     def update_project(self, project: dict, **fields) -> dict:
         payload = {"resourcetype": project.get("resourcetype", RESOURCE_TYPE), **fields}
         return self._request("PATCH", f"v1/projects/{project['id']}", f"update project {project['name']!r}", json=payload)
+
+    def delete_project(self, project: dict) -> None:
+        self._request("DELETE", f"v1/projects/{project['id']}", f"delete project {project['name']!r}", ok=(200, 204, 404))
 
     def project_url(self, project: dict) -> str:
         return self.url(f"projects/{project['id']}")
@@ -313,6 +341,10 @@ class Doccano:
 
     def create_example(self, project_id: int, text: str, meta: dict) -> dict:
         return self._request("POST", f"v1/projects/{project_id}/examples", "upload documents", json={"text": text, "meta": meta})
+
+    def delete_example(self, project_id: int, example_id: int) -> None:
+        """Delete one document (404: another push deleted it first)."""
+        self._request("DELETE", f"v1/projects/{project_id}/examples/{example_id}", "delete documents", ok=(200, 204, 404))
 
     def spans(self, project_id: int, example_id: int) -> list[dict]:
         """This user's spans on one example (other annotators' spans are theirs alone)."""
@@ -404,6 +436,8 @@ class PushReport:
     suggestions_skipped: list[str] = field(default_factory=list)  # the user already has spans there
     deferred: list[str] = field(default_factory=list)  # not uploaded: beyond the batch `limit`
     trimmed: list[tuple[str, Span, Span]] = field(default_factory=list)  # pre-annotation edges trimmed
+    copies_deleted: list[tuple[str, int]] = field(default_factory=list)  # doc id, example id of an untouched second copy
+    copies_kept: list[tuple[str, int, int]] = field(default_factory=list)  # doc id, second copy with work on it, first copy
     warnings: list[str] = field(default_factory=list)
 
 
@@ -434,7 +468,14 @@ def ensure_labels(api: Doccano, project: dict, labels: LabelSet, report: PushRep
         wanted = span_type_payload(label)
         have = existing.get(label.name)
         if have is None:
-            ids[label.name] = api.create_span_type(project["id"], wanted)["id"]
+            try:
+                ids[label.name] = api.create_span_type(project["id"], wanted)["id"]
+            except VndiploError:  # a push at the same time created it first (Doccano keeps label names unique)
+                again = {t["text"]: t for t in api.span_types(project["id"])}.get(label.name)
+                if again is None:
+                    raise
+                ids[label.name] = again["id"]
+                continue
             if report:
                 report.labels_created.append(label.name)
         else:
@@ -477,6 +518,117 @@ def _same_text(stored: str, wanted: str) -> bool:
     return stored.replace("\r\n", "\n").strip() == wanted.replace("\r\n", "\n").strip()
 
 
+@contextlib.contextmanager
+def _push_turn(url: str, project: str):
+    """Pushes to one project from this computer take turns (an exclusive lock in the temp folder).
+
+    This avoids the races on one computer; pushes from several computers are
+    made safe by :func:`_project_for_push` and :func:`settle_copies`, which
+    look at what the server holds after each step.
+    """
+    import fcntl
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha256(f"{url}\n{project}".encode("utf-8")).hexdigest()[:16]
+    descriptor = os.open(Path(tempfile.gettempdir()) / f"vndiplo-push-{key}.lock", os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _project_for_push(api: Doccano, name: str, *, guideline: str, description: str) -> tuple[dict, bool]:
+    """The project named `name`, created if missing; (project, created).
+
+    Two pushes from two computers may both find no project and both create
+    one. Each creator then lists the projects again: the oldest of that name
+    (lowest id) is the project, and a newer one it created itself, still
+    empty, is deleted. Projects of one name that vndiplo did not just create
+    are refused (:func:`Doccano.find_project`): one of them may hold work.
+    """
+    named = api.projects_named(name)
+    for _ in range(_SETTLE_ATTEMPTS):
+        if len(named) < 2:
+            break
+        time.sleep(_SETTLE_PAUSE)  # maybe a push elsewhere is about to delete the project it just created
+        named = api.projects_named(name)
+    if len(named) > 1:
+        raise errors.doccano_project_ambiguous(name, [p["id"] for p in named])
+    if named:
+        return named[0], False
+    created = api.create_project(name, guideline=guideline, description=description)
+    oldest = api.projects_named(name)[0]
+    if oldest["id"] != created["id"]:
+        api.delete_project(created)
+        return oldest, False
+    return created, True
+
+
+def _touched_examples(api: Doccano, project: dict) -> set[int]:
+    """Ids of the examples anyone has labelled, commented on or marked done (from the project's export)."""
+    touched = set()
+    for records in read_export(api.export(project), f"export of {project['name']}").values():
+        touched |= {r["id"] for r in records if r.get("label") or r.get("Comments")}
+    for records in read_export(api.export(project, confirmed_only=True), f"export of {project['name']} (done only)").values():
+        touched |= {r["id"] for r in records}
+    return touched
+
+
+def settle_copies(api: Doccano, project: dict, report: PushReport) -> list[dict]:
+    """The project's examples, oldest first, after dealing with second copies of a document.
+
+    Concurrent pushes from several computers can upload one document (one
+    `doc_id`) twice. The first copy (lowest id) is the document; a later copy
+    nobody has worked on is deleted, one that holds labels, comments or a
+    "done" mark is kept and reported, for a person to merge. Every push takes
+    the same first copy, so suggestions never land on a copy that is deleted.
+    Without the right to export or delete (an annotator's account), the
+    copies are reported and kept.
+    """
+    examples = sorted(api.examples(project["id"]), key=lambda ex: ex["id"])
+    copies: dict[str, list[dict]] = {}
+    for example in examples:
+        doc_id = (example.get("meta") or {}).get(META_ID)
+        if doc_id:
+            copies.setdefault(doc_id, []).append(example)
+    later = {doc_id: found for doc_id, found in copies.items() if len(found) > 1}
+    if not later:
+        return examples
+    try:
+        touched, unchecked = _touched_examples(api, project), ""
+    except VndiploError as error:  # an annotator's account may not export; or the task worker is down
+        touched, unchecked = None, error.title
+    deleted = set()
+    for doc_id, (first, *others) in later.items():
+        for copy in others:
+            if touched is None:
+                report.warnings.append(
+                    f"{doc_id}: example {copy['id']} is a second copy of example {first['id']}, kept because "
+                    f"whether anyone worked on it could not be checked ({unchecked}): a project admin's push settles it"
+                )
+            elif copy["id"] in touched:
+                report.copies_kept.append((doc_id, copy["id"], first["id"]))
+            else:
+                api.delete_example(project["id"], copy["id"])
+                report.copies_deleted.append((doc_id, copy["id"]))
+                deleted.add(copy["id"])
+    return [ex for ex in examples if ex["id"] not in deleted]
+
+
+def _first_copies(examples: list[dict]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The oldest example of each `doc_id` and of each text (examples sorted oldest first)."""
+    by_id: dict[str, dict] = {}
+    by_text: dict[str, dict] = {}
+    for example in examples:
+        doc_id = (example.get("meta") or {}).get(META_ID)
+        if doc_id:
+            by_id.setdefault(doc_id, example)
+        by_text.setdefault(example["text"], example)
+    return by_id, by_text
+
+
 def push(
     creds: Credentials,
     corpus: dict[str, Document],
@@ -501,6 +653,10 @@ def push(
     the next batch. Suggestions go to documents where the logged-in user has
     no spans yet, in Doccano's UTF-16 offsets (only for documents in `order`).
     `progress(done, total)` is called after each document.
+
+    Safe to run several times at once: on one computer the pushes take turns;
+    from several computers, a second project or second copies of a document
+    that a race left are found and settled (:func:`settle_copies`).
     """
     labels = labels or load_labels()
     ids = list(dict.fromkeys(order)) if order is not None else list(corpus)
@@ -511,63 +667,80 @@ def push(
     missing = [doc_id for doc_id in suggestions if doc_id not in corpus]
     if missing:
         raise errors.unknown_document_ids(missing, "the corpus (pre-annotations)")
+    too_large = too_large_for_doccano(corpus[doc_id] for doc_id in ids)
+    if too_large:
+        raise errors.doccano_documents_too_large(too_large, MAX_REQUEST_BYTES)
     if guideline is None:
         guideline = load_guidelines(labels=labels)
 
     api = Doccano(creds)
-    found = api.find_project(project)
-    created = found is None
-    if created:
-        found = api.create_project(project, guideline=guideline, description=description)
-    check_project_settings(found)
-    report = PushReport(found, api.project_url(found), created=created)
-    label_ids = ensure_labels(api, found, labels, report)
-    if not created and not _same_text(found.get("guideline", ""), guideline):
-        try:
-            api.update_project(found, guideline=guideline)
-            report.guideline_updated = True
-        except VndiploError:
-            report.warnings.append(f"the guidelines differ from the project's but {creds.username!r} may not change them")
+    with _push_turn(creds.url, project):
+        found, created = _project_for_push(api, project, guideline=guideline, description=description)
+        check_project_settings(found)
+        report = PushReport(found, api.project_url(found), created=created)
+        label_ids = ensure_labels(api, found, labels, report)
+        if not created and not _same_text(found.get("guideline", ""), guideline):
+            try:
+                api.update_project(found, guideline=guideline)
+                report.guideline_updated = True
+            except VndiploError:
+                report.warnings.append(f"the guidelines differ from the project's but {creds.username!r} may not change them")
+        total = len(ids) + sum(1 for doc_id in ids if doc_id in suggestions)
+        placed = _upload(api, found, corpus, ids, settle_copies(api, found, report), limit, report, lambda done: progress and progress(done, total))
+        if report.uploaded:  # another computer may have uploaded the same documents meanwhile
+            first, _ = _first_copies(settle_copies(api, found, report))
+            placed = {doc_id: first.get(doc_id, example) for doc_id, example in placed.items()}
+        _suggest(api, found, corpus, ids, placed, suggestions, label_ids, report, lambda done: progress and progress(len(ids) + done, total))
+    return report
 
-    existing = api.examples(found["id"])
-    by_id = {(ex.get("meta") or {}).get(META_ID): ex for ex in existing if (ex.get("meta") or {}).get(META_ID)}
-    by_text = {ex["text"]: ex for ex in existing}
+
+def _upload(
+    api: Doccano, project: dict, corpus: dict[str, Document], ids: list[str], examples: list[dict], limit: int | None, report: PushReport, progress
+) -> dict[str, dict]:
+    """Upload the documents of `ids` the project lacks (at most `limit`), sorting each into the report.
+
+    Returns the example that holds each document with the corpus text (uploaded or already there).
+    """
+    by_id, by_text = _first_copies(examples)
+    placed = {}
     for done, doc_id in enumerate(ids, start=1):
         document = corpus[doc_id]
         example = by_id.get(doc_id)
-        fresh = False
         if example is None and document.text in by_text:
             example = by_text[document.text]
             meta_id = (example.get("meta") or {}).get(META_ID)
             report.warnings.append(f"{doc_id}: its text is already in the project as example {example['id']} (metadata id {meta_id!r}); not uploaded again")
         if example is None and limit is not None and len(report.uploaded) >= limit:
             report.deferred.append(doc_id)
-            if progress:
-                progress(done, len(ids))
-            continue
-        if example is None:
-            example = api.create_example(found["id"], document.text, {META_ID: doc_id})
-            by_text[document.text] = example
+        elif example is None:
+            example = api.create_example(project["id"], document.text, {META_ID: doc_id})
+            by_text[document.text] = placed[doc_id] = example
             report.uploaded.append(doc_id)
-            fresh = True
         elif example["text"] != document.text:
             report.changed.append(doc_id)
-            if progress:
-                progress(done, len(ids))
-            continue
         else:
+            placed[doc_id] = example
             report.present.append(doc_id)
-        suggestion = suggestions.get(doc_id)
-        if suggestion is not None and suggestion.spans:
-            if not fresh and api.spans(found["id"], example["id"]):
+        progress(done)
+    return placed
+
+
+def _suggest(
+    api: Doccano, project: dict, corpus: dict[str, Document], ids: list[str], placed: dict[str, dict], suggestions: dict[str, AnnotatedDoc],
+    label_ids: dict[str, int], report: PushReport, progress,
+) -> None:
+    """Suggested spans on each placed document where the logged-in user has none yet."""
+    for done, doc_id in enumerate((doc_id for doc_id in ids if doc_id in suggestions), start=1):
+        suggestion, example = suggestions[doc_id], placed.get(doc_id)
+        if example is not None and suggestion.spans:  # not deferred, not changed in Doccano
+            if api.spans(project["id"], example["id"]):
                 report.suggestions_skipped.append(doc_id)
             else:
-                for span in spans_to_doccano(document.text, sorted(suggestion.spans)):
-                    api.create_span(found["id"], example["id"], label_ids[span.label], span.start, span.end)
+                text = corpus[doc_id].text
+                for span in spans_to_doccano(text, sorted(suggestion.spans)):
+                    api.create_span(project["id"], example["id"], label_ids[span.label], span.start, span.end)
                 report.suggested[doc_id] = len(suggestion.spans)
-        if progress:
-            progress(done, len(ids))
-    return report
+        progress(done)
 
 
 # --- pull ----------------------------------------------------------------------------------

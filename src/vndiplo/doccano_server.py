@@ -173,19 +173,78 @@ def ensure_installed(root: Path | None = None, *, python: str | None = None) -> 
 # --- the data folder and the admin account ----------------------------------------------
 
 
+# Doccano 1.8.4's settings answer any Host header (ALLOWED_HOSTS = ["*"], not read from the
+# environment) and fall back to a SECRET_KEY published in its source. vndiplo's settings module,
+# written into the data folder, keeps Doccano's production settings and allows loopback names only;
+# the secret key is made once per data folder and read from a file only the owner can read.
+SETTINGS_MODULE = "vndiplo_doccano_settings"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+_SETTINGS_TEXT = (
+    '"""Written by vndiplo: Doccano\'s production settings, answering loopback host names only."""\n'
+    "from config.settings.production import *  # noqa: F401,F403\n\n"
+    f"ALLOWED_HOSTS = {list(LOOPBACK_HOSTS)!r}\n"
+)
+_SECRET_KEY_FILE = "secret_key"
+_PRIVATE_DIR, _PRIVATE_FILE, _PRIVATE_UMASK = 0o700, 0o600, 0o077
+
+
+def make_private(data_dir: Path) -> None:
+    """The data folder and everything in it readable by its owner only (database, logs, uploads, key)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for folder, subfolders, files in os.walk(data_dir):
+        os.chmod(folder, _PRIVATE_DIR)
+        for name in files:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                os.chmod(path, _PRIVATE_FILE)
+
+
+def _private_log(path: Path):
+    """A log file opened for appending, created readable by its owner only."""
+    path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _PRIVATE_FILE), "a", encoding="utf-8")
+
+
+def secret_key(data_dir: Path) -> str:
+    """This data folder's Django secret key, made on first use and kept in a file of mode 0600."""
+    import secrets
+
+    import tempfile
+
+    path = data_dir / _SECRET_KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        descriptor, written = tempfile.mkstemp(dir=data_dir, prefix=f".{_SECRET_KEY_FILE}.")  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(50) + "\n")
+            with contextlib.suppress(FileExistsError):  # two commands at once: the first key linked in stays
+                os.link(written, path)
+        finally:
+            os.unlink(written)
+    return path.read_text(encoding="utf-8").strip()
+
+
 def doccano_env(data_dir: Path) -> dict[str, str]:
-    """Environment of every Doccano process: the data folder, production settings, no debug."""
+    """Environment of every Doccano process: the data folder, vndiplo's settings, its secret key, no debug."""
     env = dict(os.environ)
     for name in ("DOCCANO_USERNAME", "DOCCANO_PASSWORD", "DOCCANO_URL"):
         env.pop(name, None)  # vndiplo's own variables are none of Doccano's business
     data_dir = data_dir.resolve()
+    settings_dir = data_dir / "settings"
+    settings_file = settings_dir / f"{SETTINGS_MODULE}.py"
+    if not settings_file.exists() or settings_file.read_text(encoding="utf-8") != _SETTINGS_TEXT:
+        settings_dir.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+        atomic_write_text(settings_file, _SETTINGS_TEXT)
     env.update(
         DOCCANO_HOME=str(data_dir),
         DATABASE_URL=f"sqlite:///{data_dir / 'db.sqlite3'}",
         MEDIA_ROOT=str(data_dir / "media"),
         STANDALONE="True",
         DEBUG="False",
-        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(settings_dir), env.get("PYTHONPATH")])),
+        SECRET_KEY=secret_key(data_dir),
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -202,12 +261,12 @@ def _run_doccano(installation: Installation, data_dir: Path, argv: list[str], lo
         "sys.argv = ['doccano'] + [os.environ.get(a[1:], '') if a.startswith('$') else a for a in sys.argv[1:]]; "
         "from backend.cli import main; main()"
     )
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a", encoding="utf-8") as out:
+    with _private_log(log) as out:
         out.write("$ doccano " + " ".join(argv) + "\n")
         out.flush()
         code = subprocess.run(
-            [str(installation.python), "-c", script, *argv], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
+            [str(installation.python), "-c", script, *argv], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            check=False, umask=_PRIVATE_UMASK,
         ).returncode
     if code != 0:
         raise errors.doccano_start_failed(f"`doccano {argv[0]}`", str(log), _tail(log))
@@ -215,11 +274,11 @@ def _run_doccano(installation: Installation, data_dir: Path, argv: list[str], lo
 
 def initialise(installation: Installation, data_dir: Path, *, username: str, password: str, email: str = "admin@example.com") -> None:
     """`doccano init` once per data folder, then `doccano createuser` (which also resets the password)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(data_dir)
     log = data_dir / "logs" / "init.log"
     if not (data_dir / _INIT_STAMP).exists():
         _run_doccano(installation, data_dir, ["init"], log)
-        (data_dir / _INIT_STAMP).write_text(DOCCANO_VERSION + "\n", encoding="utf-8")
+        atomic_write_text(data_dir / _INIT_STAMP, DOCCANO_VERSION + "\n")
     _run_doccano(
         installation, data_dir,
         ["createuser", "--username", "$VNDIPLO_ADMIN_USER", "--password", "$VNDIPLO_ADMIN_PASSWORD", "--email", email],
@@ -345,13 +404,14 @@ class Server:
 
 
 def _spawn(argv: list[str], env: dict, log: Path, cwd: Path | None = None) -> subprocess.Popen:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a", encoding="utf-8") as out:
+    with _private_log(log) as out:
         out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} $ {' '.join(argv)}\n")
         out.flush()
         # A session of its own: Ctrl-C in the terminal reaches vndiplo only, which then stops
         # the whole group (gunicorn's and celery's worker children included).
-        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
+        return subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True, umask=_PRIVATE_UMASK
+        )
 
 
 def read_state(data_dir: Path | None = None) -> Server | None:
@@ -393,6 +453,7 @@ def start(
     worker, so a returned server can import and export.
     """
     refuse_if_running(data_dir)
+    make_private(data_dir)  # a data folder from before vndiplo kept it private, or files copied in
     if not port_is_free(port):
         answer = "a Doccano server answers there" if health(f"http://{HOST}:{port}", timeout=3) else "another program listens there"
         raise errors.doccano_port_in_use(port, answer)

@@ -44,6 +44,23 @@ def binary_file(path: str, offset: int) -> VndiploError:
     )
 
 
+def utf16_file(path: str, encoding: str) -> VndiploError:
+    return VndiploError(
+        f"{path} is {encoding} text, not UTF-8",
+        "Windows tools (Notepad's \"Unicode\", Excel's \"Unicode text\") save UTF-16",
+        f"Convert it with `iconv -f {encoding} -t UTF-8 {path} > converted.txt` (or save it as UTF-8) and run the command again.",
+    )
+
+
+def bad_document_id(where: str, doc_id: object, rule: str) -> VndiploError:
+    return VndiploError(
+        f"{where}: unusable document id {doc_id!r}",
+        rule,
+        "Ids are non-empty strings of letters, digits, `.`, `_` and `-` starting with a letter or digit "
+        f"(at most 200 characters); rename the file or fix the record's `id`.",
+    )
+
+
 def empty_document(path: str, doc_id: str) -> VndiploError:
     return VndiploError(
         f"{path}: document {doc_id!r} is empty",
@@ -81,6 +98,48 @@ def no_input_files(sources: list[str]) -> VndiploError:
         "No .txt or .jsonl files found",
         "looked in: " + ", ".join(sources),
         "Point the command at article files or at folders that hold them.",
+    )
+
+
+def malformed_span(origin: str, doc_id: object, raw: object, reason: str) -> VndiploError:
+    return VndiploError(
+        f"{origin}: malformed span {str(raw)[:200]} in document {doc_id!r}",
+        reason,
+        "Fix the record: a span is [start, end, \"LABEL\"] with integer character offsets into `text`.",
+    )
+
+
+def repeated_document(path: str, doc_id: str, first_line: int, second_line: int) -> VndiploError:
+    return VndiploError(
+        f"{path}: document {doc_id!r} occurs twice",
+        f"lines {first_line} and {second_line}",
+        "Keep one record per document in an annotator's file (merge the two by hand) and run the command again.",
+    )
+
+
+def file_system(error: OSError) -> VndiploError:
+    """An OSError (read-only folder, a folder where a file is wanted, a full disk) as one message."""
+    where = " → ".join(str(name) for name in (error.filename, error.filename2) if name is not None)
+    return VndiploError(
+        f"Could not read or write {where}" if where else "The operating system refused a file operation",
+        error.strerror or str(error),
+        "Check that the path is a file (not a folder), that its folder exists and is writable, and that the disk has room.",
+    )
+
+
+def dataset_half_swapped(out: str) -> VndiploError:
+    return VndiploError(
+        f"The dataset in {out} is half replaced",
+        "a `vndiplo dataset` run was interrupted while it swapped its finished outputs in",
+        f"Run `vndiplo dataset … --out {out}` again: it completes the swap before anything else.",
+    )
+
+
+def dataset_busy(out: str) -> VndiploError:
+    return VndiploError(
+        f"Another `vndiplo dataset` run is writing into {out}",
+        "two runs at once would mix their outputs",
+        "Wait for it to finish (or give this run another --out) and run the command again.",
     )
 
 
@@ -151,10 +210,21 @@ def doccano_project_not_found(name: str, url: str, available: list[str]) -> Vndi
 
 
 def doccano_project_ambiguous(name: str, ids: list[int]) -> VndiploError:
+    oldest, *newer = sorted(ids)
     return VndiploError(
         f"Several Doccano projects are named {name!r}",
-        "project ids: " + ", ".join(str(i) for i in ids),
-        "Rename all but one of them in Doccano (Settings) so the name picks one project.",
+        "project ids: " + ", ".join([f"{oldest} (the oldest)", *map(str, newer)]),
+        "Rename all but one of them in Doccano (Settings), or delete the ones that hold no work, so the name picks one project.",
+    )
+
+
+def doccano_documents_too_large(documents: list[tuple[str, int]], limit: int) -> VndiploError:
+    listing = [f"{doc_id}: {size:,} bytes" for doc_id, size in documents]
+    return VndiploError(
+        f"{len(documents)} documents are too large for Doccano",
+        f"Doccano refuses an upload above {limit:,} bytes (its JSON, non-ASCII characters count 6 bytes each):\n"
+        + truncated_list(listing, 20, "\n", "\n"),
+        "Split these documents into shorter ones and ingest again, or leave them out of the push (--order / a smaller corpus file).",
     )
 
 

@@ -52,11 +52,21 @@ def read_texts(path: Path) -> list[AnnotatedDoc]:
 
 
 def predict(nlp, docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:
-    """Predicted spans, trimmed to the spec's edges (a span of bare punctuation is dropped)."""
-    from .annotations import trim_document
+    """Predicted spans, trimmed to the spec's edges; spans the spec forbids are dropped.
+
+    A span of bare punctuation, one across a line break or one cutting a word
+    is never right, and would make the file fail `validate` and
+    `doccano push --pre-annotations`.
+    """
+    from .annotations import ERROR, check_document, trim_document
     from .evaluate import model_predictor
 
-    return [trim_document(doc)[0] for doc in model_predictor(nlp)(docs)]
+    predicted = []
+    for doc in model_predictor(nlp)(docs):
+        trimmed = trim_document(doc)[0]
+        forbidden = {(f.start, f.end) for f in check_document(trimmed) if f.level == ERROR}
+        predicted.append(AnnotatedDoc(trimmed.id, trimmed.text, [s for s in trimmed.spans if (s.start, s.end) not in forbidden], trimmed.meta))
+    return predicted
 
 
 def write_predictions(docs: list[AnnotatedDoc], path: Path) -> None:

@@ -17,8 +17,27 @@ _WORD = re.compile(r"\w", re.UNICODE)
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
+def utf16_encoding(data: bytes) -> str | None:
+    """"UTF-16LE"/"UTF-16BE" when `data` looks like UTF-16 text (a byte-order mark, or NULs in every other byte)."""
+    if data.startswith(b"\xff\xfe"):
+        return "UTF-16LE"
+    if data.startswith(b"\xfe\xff"):
+        return "UTF-16BE"
+    for encoding, high_bytes in (("UTF-16LE", data[1::2]), ("UTF-16BE", data[0::2])):
+        if len(data) >= 2 and high_bytes.count(0) >= len(high_bytes) / 2:
+            try:
+                data.decode(encoding.lower())
+            except UnicodeDecodeError:
+                continue
+            return encoding
+    return None
+
+
 def decode_utf8(data: bytes, path: str) -> str:
-    """Decode strictly; a NUL byte or an invalid sequence names its byte offset."""
+    """Decode strictly; UTF-16 is named as such; a NUL byte or an invalid sequence names its byte offset."""
+    encoding = utf16_encoding(data)
+    if encoding:
+        raise errors.utf16_file(path, encoding)
     nul = data.find(b"\x00")
     if nul != -1:
         raise errors.binary_file(path, nul)
@@ -44,6 +63,14 @@ def split_lines(text: str) -> list[str]:
 def is_word_bounded(text: str, start: int, end: int) -> bool:
     """`text[start:end]` neither starts nor ends inside a word (no letter or digit glued to either edge)."""
     return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
+
+
+def splits_a_word(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` cuts a word: a letter or digit on both sides of either edge."""
+    def cut(at: int) -> bool:
+        return 0 < at < len(text) and text[at - 1].isalnum() and text[at].isalnum()
+
+    return cut(start) or cut(end)
 
 
 def count_words(text: str) -> int:

@@ -18,7 +18,7 @@ from spacy.util import registry
 
 from . import errors
 from .annotations import AnnotatedDoc
-from .dataset import paragraphs, read_docbin, write_docbin
+from .dataset import paragraphs, read_docbin, require_settled, write_docbin
 
 DEFAULT_CONFIG = Path("configs/ner.cfg")
 
@@ -150,6 +150,7 @@ def train_model(
 
 def train_from_corpus(corpus: Path, output: Path, *, config: Path = DEFAULT_CONFIG, overrides: dict | None = None) -> Path:
     """Train on `corpus/train.spacy`, select on `corpus/dev.spacy`."""
+    require_settled(corpus)
     train_docs = read_docbin(corpus / "train.spacy")
     dev_path = corpus / "dev.spacy"
     dev_docs = read_docbin(dev_path) if dev_path.exists() else []
