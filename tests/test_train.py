@@ -69,24 +69,6 @@ def test_mention_swap_augmenter_adds_aligned_copies(tmp_path, tiny_gold):
     assert examples[1].predicted.text == copy.text
 
 
-def test_upper_level_adds_a_copy_in_capitals_with_the_same_entities(tmp_path, tiny_gold):
-    from spacy.training import Example
-
-    from vndiplo.dataset import write_docbin
-    from vndiplo.train import create_mention_swap
-
-    write_docbin(tiny_gold, tmp_path / "train.spacy")
-    augment = create_mention_swap(str(tmp_path / "train.spacy"), level=0.0, labels=["PER"], upper_level=1.0)
-    nlp = blank_nlp()
-    source = nlp.make_doc(tiny_gold[0].text)
-    source.ents = [source.char_span(s.start, s.end, s.label) for s in tiny_gold[0].spans]
-    examples = list(augment(nlp, Example(nlp.make_doc(source.text), source)))
-    assert len(examples) == 2
-    capitals = examples[1].reference
-    assert capitals.text == source.text.upper()
-    assert [(e.text, e.label_) for e in capitals.ents] == [(e.text.upper(), e.label_) for e in source.ents]
-
-
 def test_mention_swap_with_a_missing_gazetteer_says_where_to_run(tmp_path):
     import pytest
 

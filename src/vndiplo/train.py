@@ -52,15 +52,13 @@ def swap_mentions(text: str, entities: list[tuple[int, int, str]], pool: dict[st
 
 
 @registry.augmenters("vndiplo.mention_swap.v1")
-def create_mention_swap(path: str, level: float, labels: list[str], gazetteer: str | None = None, upper_level: float = 0.0):
+def create_mention_swap(path: str, level: float, labels: list[str], gazetteer: str | None = None):
     """Mention replacement (Dai & Adel, 2020): copies of training paragraphs with names swapped.
 
     Each entity of `labels` is replaced by another surface form of its label,
     drawn from the training corpus (`path`) and the project gazetteer. The
     model sees familiar contexts around unfamiliar names, so it must learn the
-    context rather than a name list: what held-out news needs. With `upper_level`
-    a share of paragraphs also comes in capitals, as news headlines and credits
-    are written (`BỘ NGOẠI GIAO HOA KỲ`, `THÔNG CÁO BÁO CHÍ`).
+    context rather than a name list: what held-out news needs.
     """
     from spacy.tokens import DocBin
     from spacy.training import Example
@@ -72,8 +70,6 @@ def create_mention_swap(path: str, level: float, labels: list[str], gazetteer: s
 
     def augment(nlp, example):
         yield example
-        if rng.random() < upper_level and (capitals := upper_cased(nlp, example)) is not None:
-            yield capitals
         if rng.random() >= level or not example.reference.ents:
             return
         if "pool" not in state:
@@ -90,22 +86,6 @@ def create_mention_swap(path: str, level: float, labels: list[str], gazetteer: s
             yield Example(nlp.make_doc(text), gold)
 
     return augment
-
-
-def upper_cased(nlp, example):
-    """The example in capitals, entities at the same offsets; None where capitals would move an offset."""
-    from spacy.training import Example
-
-    reference = example.reference
-    text = reference.text.upper()
-    if len(text) != len(reference.text):
-        return None
-    gold = nlp.make_doc(text)
-    spans = [gold.char_span(ent.start_char, ent.end_char, ent.label_) for ent in reference.ents]
-    if any(span is None for span in spans):
-        return None
-    gold.ents = spans
-    return Example(nlp.make_doc(text), gold)
 
 
 def write_training_docbin(docs: list[AnnotatedDoc], path: Path) -> Path:
