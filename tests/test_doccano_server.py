@@ -231,9 +231,9 @@ def annotated(pushed, gold, corpus_file, doccano_server, tmp_path_factory):
     expected_alice = {}
     for number, (doc_id, doc) in enumerate(sorted(gold.items())):
         _label_in_browser(alice, project, examples[doc_id], doc.spans, label_ids)
-        if number % 2 == 0 or not doc.spans:  # some done, some only labelled; the empty one must be done to count
+        if number % 2 == 0 or not doc.spans:  # some checked, some only labelled: only the checked ones are pulled
             alice.confirm(project["id"], examples[doc_id]["id"])
-        expected_alice[doc_id] = doc
+            expected_alice[doc_id] = doc
 
     bob = _annotator(admin, project, "bob")
     suggested = {doc_id: gold[doc_id] for doc_id in ("000_4dc40ae9bd847015", "001_25a704f052fb97f8", "emoji-001")}
@@ -251,9 +251,9 @@ def annotated(pushed, gold, corpus_file, doccano_server, tmp_path_factory):
             bob.delete_span(project["id"], emoji["id"], span["id"])
     geneva = text.index("Geneva")
     _label_in_browser(bob, project, emoji, [Span(geneva, geneva + 6, "LOC")], label_ids)
+    bob.confirm(project["id"], emoji["id"])  # the other two suggested documents stay unchecked: never pulled
     corrected = [s for s in gold["emoji-001"].spans if s.label != "DATE" and text[s.start : s.end] != "Geneva"] + [Span(geneva, geneva + 6, "LOC")]
-    expected_bob = dict(suggested)
-    expected_bob["emoji-001"] = AnnotatedDoc("emoji-001", text, sorted(corrected))
+    expected_bob = {"emoji-001": AnnotatedDoc("emoji-001", text, sorted(corrected))}
     return {"alice": expected_alice, "bob": expected_bob, "bob_creds": bob_creds, "suggestions": suggestions}
 
 
@@ -262,7 +262,9 @@ def test_two_annotators_round_trip_losslessly_one_file_each(annotated, doccano_s
     result = _invoke(["pull", "--project", PROJECT, "--out", str(out), "--corpus", str(corpus_file)], doccano_server)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["alice.jsonl", "bob.jsonl"]  # the admin labelled nothing
-    assert "nothing annotated yet by: admin" in result.output
+    assert "nothing checked yet by: admin" in result.output
+    assert "bob: 1 documents (1 checked)" in result.output
+    assert "2 documents with spans but not checked left out (unreviewed suggestions" in result.output
     for username in ("alice", "bob"):
         pulled = {doc.id: doc for doc in read_annotations(out / f"{username}.jsonl")}
         expected = annotated[username]
@@ -278,6 +280,16 @@ def test_suggestions_are_never_pushed_twice(annotated, corpus_file, doccano_serv
     result = _invoke(["push", str(corpus_file), "--project", PROJECT, "--pre-annotations", str(annotated["suggestions"])], annotated["bob_creds"])
     assert result.exit_code == 0, result.output
     assert "suggestions: 0 spans on 0 documents" in result.output and "already has spans: 3 documents" in result.output
+
+
+def test_suggestions_from_a_user_outside_the_project_say_an_annotator_membership_is_enough(annotated, corpus_file, doccano_server):
+    admin = Doccano(doccano_server)
+    admin.create_user("carol", USER_PASSWORD)
+    carol = Credentials(doccano_server.url, "carol", USER_PASSWORD)
+    result = _invoke(["push", str(corpus_file), "--project", PROJECT, "--pre-annotations", str(annotated["suggestions"])], carol)
+    assert result.exit_code == 1, result.output
+    assert "'carol' is not a member of a project named" in result.output and "role Annotator" in result.output
+    assert "project admin" not in result.output and "Traceback" not in result.output
 
 
 def test_a_wrong_password_is_one_clear_error(pushed, doccano_server, tmp_path):
