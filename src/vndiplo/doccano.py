@@ -272,13 +272,13 @@ class Doccano:
         return found
 
     def create_project(self, name: str, *, guideline: str, description: str) -> dict:
+        if not self.me.get("is_staff"):  # only server admins create projects, and a non-admin sees only its own
+            raise errors.doccano_not_a_member(self.creds.username, name)
         created = self._call(
             f"create project {name!r}", self.client.create_project, name, description=description,
             project_type=PROJECT_TYPE, guideline=guideline, resourcetype=RESOURCE_TYPE, collaborative_annotation=False,
         )
         if not isinstance(created, dict) or "id" not in created:
-            if not self.me.get("is_staff"):  # a non-admin sees only its projects: it looked for one it is not in
-                raise errors.doccano_not_a_member(self.creds.username, name)
             raise errors.doccano_request_failed(f"create project {name!r}", "?", json.dumps(created, ensure_ascii=False))
         return created
 
