@@ -305,9 +305,16 @@ def test_push_refuses_an_order_with_unknown_ids_before_contacting_the_server(cor
     assert "'zz'" in caught.value.detail
 
 
-def test_the_guidelines_fall_back_to_a_pointer_to_the_spec(tmp_path):
+def test_the_guidelines_fall_back_to_a_self_contained_text_with_every_label(tmp_path):
     text = load_guidelines(tmp_path / "missing.md")
-    assert "label-spec.md" in text and all(f"| {name} |" in text for name in load_labels().names)
+    assert "key first" in text and all(f"| {name} |" in text for name in load_labels().names)
+    assert ".md" not in text  # Doccano shows it in the browser: no file to follow from there
+
+
+def test_the_project_guidelines_name_no_file_of_the_repository():
+    text = load_guidelines()
+    assert "Press a label's key **first**" in text and all(f"| {name} |" in text for name in load_labels().names)
+    assert ".md" not in text and "../" not in text
 
 
 def test_the_guidelines_are_the_project_file_when_it_exists(tmp_path):

@@ -165,20 +165,25 @@ def default_guidelines_path() -> Path:
 
 
 def load_guidelines(path: Path | None = None, labels: LabelSet | None = None) -> str:
-    """The guidelines text for the project page; a short pointer to the spec when the file is missing."""
+    """The guidelines text for the project page; when the file is missing, a short self-contained version.
+
+    Doccano shows this text inside the browser, where a path to a file of the
+    repository means nothing, so the fallback names no file either.
+    """
     path = path or default_guidelines_path()
     if path.exists():
         return path.read_text(encoding="utf-8")
     labels = labels or load_labels()
-    pointer = (
-        "The full guidelines are `annotations/GUIDELINES.md` in the vndiplo repository; the contract is the "
-        "label specification (`label-spec.md`). Spans are flat, never overlap, and never start or end with "
-        "whitespace or punctuation."
+    rules = (
+        "Press a label's key first (its chip shows ✓), then select each name of that type with the mouse, "
+        "keeping the selection on one line of the screen. Spans are flat and never overlap (the longest name "
+        "wins), and never start or end with whitespace or punctuation. When the document is done, press the "
+        "check button (the first button of the toolbar, drawn as ✕)."
     )
     lines = [
         "# vndiplo annotation guidelines",
         "",
-        pointer,
+        rules,
         "",
         "| key | label | what it marks |",
         "|---|---|---|",
