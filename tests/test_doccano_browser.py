@@ -248,6 +248,22 @@ class Walk:
         chain.w3c_actions.pointer_action.click()
         chain.perform()
 
+    def open_span_menu(self, text: str, span: Span) -> None:
+        """Click the span's underline, which Doccano draws lower when labels would collide, until its pop-up opens."""
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        first, last = self.box(text, span.start), self.box(text, span.end - 1)
+        for below in range(2, 60, 5):
+            self.click_at((first["left"] + last["right"]) / 2, first["bottom"] + below)
+            try:
+                WebDriverWait(self.driver, 1).until(lambda d: [m for m in d.find_elements("css selector", ".v-menu__content") if m.is_displayed()])
+                self.shot("label-menu-of-a-span")
+                return
+            except TimeoutException:
+                continue
+        raise AssertionError(f"no pop-up opened under {text[span.start : span.end]!r}")
+
     def press(self, key: str) -> None:
         from selenium.webdriver.common.action_chains import ActionChains
 
@@ -339,7 +355,8 @@ def project(doccano_server, corpus_path, tmp_path_factory):
     """The walk's project, pushed as the README says, with the admin's suggestions on b2-suggested."""
     text = TEXTS["b2-suggested"]
     suggested = [(find(text, "Người phát ngôn"), "TITLE"), (find(text, "Điện Kremlin"), "ORG"),
-                 (find(text, "Dmitry Peskov"), "PER"), (find(text, "Moskva"), "LOC")]  # Moskva is a GPE: to correct
+                 (find(text, "Dmitry Peskov"), "PER"), (find(text, "nói"), "EVENT"),  # not an entity: to delete
+                 (find(text, "Moskva"), "LOC")]  # Moskva is a GPE: to relabel
     suggestions = tmp_path_factory.mktemp("browser-suggestions") / "suggestions.jsonl"
     record = {"id": "b2-suggested", "text": text, "label": [[s.start, s.end, label] for s, label in suggested]}
     suggestions.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -419,14 +436,16 @@ def test_a_suggestion_corrected_in_the_browser_is_pulled_as_corrected(walk, proj
     walk.start_annotation()
     walk.go_to_document(doc_id, text)
     moskva = find(text, "Moskva")
-    first, last = walk.box(text, moskva.start), walk.box(text, moskva.end - 1)
-    walk.click_at((first["left"] + last["right"]) / 2, first["bottom"] + 3)  # on the span's underline
-    walk.element(".v-menu__content")
-    walk.shot("label-menu-of-a-span")
+    walk.open_span_menu(text, moskva)
     gpe = walk.wait.until(lambda d: next((i for i in walk.elements(".v-menu__content .v-list-item") if i.text.split()[-1:] == ["GPE"]), None))
     gpe.click()  # the item shows the key, then the name
     walk.wait.until(lambda d: {s["label"] for s in api.spans(example["project"], example["id"]) if s["start_offset"] == moskva.start} == {label_id(api, example, "GPE")})
-    walk.shot("suggestion-corrected")
+    walk.shot("suggestion-relabelled")
+    wrong = find(text, "nói")
+    walk.open_span_menu(text, wrong)
+    walk.element(".v-menu__content .v-chip__close").click()  # the cross on the span's label chip deletes the span
+    walk.wait.until(lambda d: all(s["start_offset"] != wrong.start for s in api.spans(example["project"], example["id"])))
+    walk.shot("suggestion-deleted")
     assert walk.check_document() == ("Not Checked", "Checked")
     _, pulled = pull(doccano_server, corpus_path, tmp_path / "raw")
     assert pulled["admin"]["b2-suggested"] == expected(text, [

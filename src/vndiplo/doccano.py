@@ -8,9 +8,10 @@ account that pushes them: Doccano keeps each annotator's spans apart, so
 every annotator sees only the suggestions pushed with their own login.
 
 Pull exports the project through Doccano's export API (one JSONL file per
-member), converts offsets, trims stray whitespace, checks the spans against
+member), keeps the documents each annotator checked, converts offsets, holds
+back spans with whitespace at an edge for review, checks the spans against
 the spec and the texts against the corpus, and returns one document list per
-annotator; :func:`write_pull` writes them atomically.
+annotator; :func:`write_pull` writes them and the review list atomically.
 
 Offsets: Doccano's browser UI counts JavaScript string positions, i.e. UTF-16
 code units, so an emoji or another astral character counts twice. Everything
