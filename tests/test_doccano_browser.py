@@ -21,6 +21,13 @@ from pathlib import Path
 
 import pytest
 from conftest import loud
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 from typer.testing import CliRunner
 
 from vndiplo.annotations import Span, read_annotations
@@ -47,7 +54,8 @@ TEXTS = {
     "b5-shifted": "Tổ chức Hiệp ước Bắc Đại Tây Dương (NATO), sau cuộc gặp với phía Mỹ tại Brussels, nhất trí đối thoại.",
 }
 NATO = "Tổ chức Hiệp ước Bắc Đại Tây Dương"
-BOB_PASSWORD = "Bob-annotates-in-Chromium-3"
+LAN = "lan"  # the second annotator (alice and bob are test_doccano_server.py's, on the same server)
+LAN_PASSWORD = "Lan-annotates-in-Chromium-3"
 runner = CliRunner()
 
 # Doccano draws each screen line as an SVG <text id="start:end"> holding that slice of the document
@@ -94,10 +102,6 @@ def driver(request, doccano_server):
                    "tested. Install Debian's chromium and chromium-driver (`make test` does it as root).")
         loud(request.config, message)
         pytest.skip(message)
-    from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.chrome.service import Service
-
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=en-US"):
@@ -116,11 +120,7 @@ class Walk:
     """One test's steps in the browser, each followed by a screenshot."""
 
     def __init__(self, driver, url: str, folder: Path) -> None:
-        from selenium.webdriver.support.ui import WebDriverWait
-
         self.driver, self.url, self.folder = driver, url, folder
-        from selenium.common.exceptions import StaleElementReferenceException
-
         self.wait = WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,))
         self.steps = 0
 
@@ -130,14 +130,9 @@ class Walk:
         self.driver.save_screenshot(str(self.folder / f"{self.steps:02d}-{name}.png"))
 
     def element(self, css: str):
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as EC
-
         return self.wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
 
     def elements(self, css: str) -> list:
-        from selenium.webdriver.common.by import By
-
         def visible(_):
             return [e for e in self.driver.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()]
 
@@ -161,8 +156,6 @@ class Walk:
 
     def open_project(self, name: str) -> None:
         """From the project list, as a user does: typing a project page's URL gives Doccano's 404."""
-        from selenium.webdriver.common.by import By
-
         self.wait.until(lambda d: d.find_elements(By.LINK_TEXT, name))
         self.driver.find_element(By.LINK_TEXT, name).click()
         self.wait.until(lambda d: d.current_url.rstrip("/").split("/")[-1].isdigit())
@@ -171,8 +164,6 @@ class Walk:
 
     def settled(self, read, expected):
         """What `read()` gives once it gives `expected`, or what it gives at the time-out (the page renders in stages)."""
-        from selenium.common.exceptions import TimeoutException
-
         try:
             self.wait.until(lambda d: read() == expected)
         except TimeoutException:
@@ -231,8 +222,6 @@ class Walk:
         )
 
     def tooltip(self, element) -> str:
-        from selenium.webdriver.common.action_chains import ActionChains
-
         away = ActionChains(self.driver)
         away.w3c_actions.pointer_action.move_to_location(1, 1)
         away.perform()
@@ -241,8 +230,6 @@ class Walk:
         return " ".join(t.text for t in self.elements(".v-tooltip__content") if t.text)
 
     def click_at(self, x: float, y: float) -> None:
-        from selenium.webdriver.common.action_chains import ActionChains
-
         chain = ActionChains(self.driver)
         chain.w3c_actions.pointer_action.move_to_location(int(x), int(y))
         chain.w3c_actions.pointer_action.click()
@@ -250,9 +237,6 @@ class Walk:
 
     def open_span_menu(self, text: str, span: Span) -> None:
         """Click the span's underline, which Doccano draws lower when labels would collide, until its pop-up opens."""
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
         first, last = self.box(text, span.start), self.box(text, span.end - 1)
         for below in range(2, 60, 5):
             self.click_at((first["left"] + last["right"]) / 2, first["bottom"] + below)
@@ -265,8 +249,6 @@ class Walk:
         raise AssertionError(f"no pop-up opened under {text[span.start : span.end]!r}")
 
     def press(self, key: str) -> None:
-        from selenium.webdriver.common.action_chains import ActionChains
-
         ActionChains(self.driver).send_keys(key).perform()
 
     def box(self, text: str, index: int) -> dict:
@@ -276,8 +258,6 @@ class Walk:
 
     def drag(self, text: str, span: Span, name: str) -> None:
         """Press the mouse on the first character of `span`, move to its last, release: a real selection."""
-        from selenium.webdriver.common.action_chains import ActionChains
-
         first, last = self.box(text, span.start), self.box(text, span.end - 1)
         chain = ActionChains(self.driver)
         pointer = chain.w3c_actions.pointer_action
@@ -290,7 +270,7 @@ class Walk:
         self.shot(f"dragged-{name}")
 
     def label_key_first(self, text: str, key: str, spans: list[Span], api: Doccano, example: dict) -> None:
-        """The README's order: the label's key first (its chip shows ✓), then one drag per span, then the key again."""
+        """The README's order: the label's key first (its chip shows ✓), one drag per span, then its chip turns it off."""
         before = len(api.spans(example["project"], example["id"]))
         self.press(key)
         self.wait.until(lambda d: self.active_chips())
@@ -466,9 +446,9 @@ def test_a_second_annotator_added_in_django_admin_labels_after_an_emoji(walk, pr
     walk.click_text("a.addlink", "ADD USER")
     add_user = walk.driver.current_url
     for _ in range(3):  # SQLite may still be locked by the last export's task worker: Django answers 500, try again
-        walk.element("#id_username").send_keys("bob")
-        walk.element("#id_password1").send_keys(BOB_PASSWORD)
-        walk.element("#id_password2").send_keys(BOB_PASSWORD)
+        walk.element("#id_username").send_keys(LAN)
+        walk.element("#id_password1").send_keys(LAN_PASSWORD)
+        walk.element("#id_password2").send_keys(LAN_PASSWORD)
         walk.shot("django-add-user")
         walk.element("input[name=_save]").click()
         walk.wait.until(lambda d: "/change/" in d.current_url or "Server Error" in d.find_element("css selector", "body").text)
@@ -477,11 +457,11 @@ def test_a_second_annotator_added_in_django_admin_labels_after_an_emoji(walk, pr
         walk.driver.get(add_user)
     walk.shot("django-user-saved")
     assert "/change/" in walk.driver.current_url
-    Doccano(doccano_server).add_member(found["id"], "bob")  # the project's Members page does the same
+    Doccano(doccano_server).add_member(found["id"], LAN)  # the project's Members page does the same
 
-    bob = Credentials(doccano_server.url, "bob", BOB_PASSWORD)
-    bob_api = Doccano(bob)
-    walk.log_in("bob", BOB_PASSWORD)
+    lan = Credentials(doccano_server.url, LAN, LAN_PASSWORD)
+    lan_api = Doccano(lan)
+    walk.log_in(LAN, LAN_PASSWORD)
     walk.open_project(PROJECT)
     assert walk.settled(walk.menu, ["Home", "Dataset"]) == ["Home", "Dataset"]  # an Annotator has no Guideline page in the menu ...
     walk.start_annotation()
@@ -496,27 +476,27 @@ def test_a_second_annotator_added_in_django_admin_labels_after_an_emoji(walk, pr
     doc_id = "b3-emoji"
     text, example = TEXTS[doc_id], examples[doc_id]
     walk.go_to_document(doc_id, text)
-    walk.label_key_first(text, "p", [find(text, "Sergei Lavrov"), find(text, "Antony Blinken")], bob_api, example)
-    walk.label_key_first(text, "g", [find(text, "Nga"), find(text, "Geneva")], bob_api, example)
-    walk.label_key_first(text, "t", [find(text, "Ngoại trưởng")], bob_api, example)
-    walk.label_key_first(text, "d", [find(text, "ngày 21/1")], bob_api, example)
+    walk.label_key_first(text, "p", [find(text, "Sergei Lavrov"), find(text, "Antony Blinken")], lan_api, example)
+    walk.label_key_first(text, "g", [find(text, "Nga"), find(text, "Geneva")], lan_api, example)
+    walk.label_key_first(text, "t", [find(text, "Ngoại trưởng")], lan_api, example)
+    walk.label_key_first(text, "d", [find(text, "ngày 21/1")], lan_api, example)
     assert walk.check_document() == ("Not Checked", "Checked")
     _, pulled = pull(doccano_server, corpus_path, tmp_path / "raw")
-    assert pulled["bob"] == {"b3-emoji": expected(text, [
+    assert pulled[LAN] == {"b3-emoji": expected(text, [
         ("Ngoại trưởng", "TITLE"), ("Nga", "GPE"), ("Sergei Lavrov", "PER"), ("Antony Blinken", "PER"),
         ("Geneva", "GPE"), ("ngày 21/1", "DATE"),
     ])}
     # Doccano stored 25-38: 😀 and the two characters of 👍🏻 count twice in the browser, once in Python
-    assert ("Sergei Lavrov", 22, 35, "PER") in pulled["bob"]["b3-emoji"]
+    assert ("Sergei Lavrov", 22, 35, "PER") in pulled[LAN]["b3-emoji"]
 
 
 def test_a_selection_across_a_line_wrap_is_never_written_at_the_wrong_place(walk, project, doccano_server, corpus_path, tmp_path):
     _, examples = project
-    bob_api = Doccano(Credentials(doccano_server.url, "bob", BOB_PASSWORD))
+    lan_api = Doccano(Credentials(doccano_server.url, LAN, LAN_PASSWORD))
     doc_id = "b4-wrap"
     text, example = TEXTS[doc_id], examples[doc_id]
     nato = find(text, NATO)
-    walk.log_in("bob", BOB_PASSWORD)
+    walk.log_in(LAN, LAN_PASSWORD)
     walk.open_project(PROJECT)
     walk.start_annotation()
     walk.go_to_document(doc_id, text)
@@ -528,32 +508,32 @@ def test_a_selection_across_a_line_wrap_is_never_written_at_the_wrong_place(walk
     else:
         pytest.fail(f"{NATO!r} never wrapped onto a second line between 1280 and 640 pixels")
     walk.shot("name-wraps")
-    walk.label_key_first(text, "o", [nato], bob_api, example)
-    stored = [(s["start_offset"], s["end_offset"]) for s in bob_api.spans(example["project"], example["id"])]
+    walk.label_key_first(text, "o", [nato], lan_api, example)
+    stored = [(s["start_offset"], s["end_offset"]) for s in lan_api.spans(example["project"], example["id"])]
     assert walk.check_document() == ("Not Checked", "Checked")
     walk.driver.set_window_size(1280, 900)
     output, pulled = pull(doccano_server, corpus_path, tmp_path / "raw")
     review = tmp_path / "raw" / TRIMMED_REVIEW
     if stored == [(nato.start, nato.end)]:  # Doccano stored the selection right: it is written exactly
-        assert pulled["bob"]["b4-wrap"] == [(NATO, nato.start, nato.end, "ORG")]
+        assert pulled[LAN]["b4-wrap"] == [(NATO, nato.start, nato.end, "ORG")]
     else:  # stored elsewhere: held back for review, never written
-        assert pulled["bob"]["b4-wrap"] == [] and "b4-wrap" in review.read_text(encoding="utf-8"), (stored, output)
+        assert pulled[LAN]["b4-wrap"] == [] and "b4-wrap" in review.read_text(encoding="utf-8"), (stored, output)
 
 
 def test_a_span_stored_shifted_past_a_line_wrap_is_held_back_for_review(project, doccano_server, corpus_path, tmp_path):
     """What Doccano 1.8.4 stored for a wrapped selection in the issue's walk: the right length, moved right by itself."""
     _, examples = project
-    bob_api = Doccano(Credentials(doccano_server.url, "bob", BOB_PASSWORD))
+    lan_api = Doccano(Credentials(doccano_server.url, LAN, LAN_PASSWORD))
     doc_id = "b5-shifted"
     text, example = TEXTS[doc_id], examples[doc_id]
     nato = find(text, NATO)
     shifted = Span(nato.end, nato.end + len(NATO), "ORG")
     assert text[shifted.start : shifted.end] == " (NATO), sau cuộc gặp với phía Mỹ "
-    bob_api.create_span(example["project"], example["id"], label_id(bob_api, example, "ORG"), shifted.start, shifted.end)
-    bob_api.confirm(example["project"], example["id"])
+    lan_api.create_span(example["project"], example["id"], label_id(lan_api, example, "ORG"), shifted.start, shifted.end)
+    lan_api.confirm(example["project"], example["id"])
     output, pulled = pull(doccano_server, corpus_path, tmp_path / "raw")
-    assert pulled["bob"]["b5-shifted"] == []  # not written, not even trimmed
+    assert pulled[LAN]["b5-shifted"] == []  # not written, not even trimmed
     assert "held back, not written" in output and "--accept-trimmed" in output
     review = (tmp_path / "raw" / TRIMMED_REVIEW).read_text(encoding="utf-8")
-    assert f"| bob | b5-shifted | ORG | {shifted.start}-{shifted.end} | {shifted.start + 1}-{shifted.end - 1} |" in review
+    assert f"| lan | b5-shifted | ORG | {shifted.start}-{shifted.end} | {shifted.start + 1}-{shifted.end - 1} |" in review
     assert "Dương[ (NATO), sau cuộc gặp với phía Mỹ ]tại Brussels" in review
