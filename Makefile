@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make all   creates .venv, then ingest → dataset → train → evaluate on the committed gold
-#   make test  creates .venv, then runs the whole test suite (Doccano integration tests included)
+#   make test  creates .venv, then runs the whole test suite (Doccano integration and browser tests included)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,7 +16,7 @@ NEWS_TEST := annotations/news-test/gold.jsonl
 # Trainings at the same time in crossval and loop-study (one core each).
 JOBS ?= 2
 
-.PHONY: all install ingest dataset train evaluate crossval loop benchmark vectors test clean
+.PHONY: all install browser ingest dataset train evaluate crossval loop benchmark vectors test clean
 
 all: evaluate
 
@@ -27,6 +27,16 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The browser tests (tests/test_doccano_browser.py) drive Debian's Chromium through its own driver; nothing
+# is downloaded from elsewhere. As root (CI) the packages are installed when missing; otherwise the tests
+# say loudly that they are skipped.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium and chromium-driver for the browser tests …"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	else echo "!!! chromium / chromium-driver missing and not root: the browser tests will be SKIPPED (sudo apt-get install chromium chromium-driver)"; fi
 
 ingest: install
 	$(BIN)/vndiplo ingest seeds/ --out corpus/docs.jsonl
@@ -86,7 +96,7 @@ benchmark: train
 vectors: install
 	$(BIN)/vndiplo vectors ../shared/viwiki/viwiki-2017.jsonl.xz --out configs/vectors
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -ra
 
 clean:

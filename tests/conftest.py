@@ -1,4 +1,7 @@
-"""Shared small fixtures: a handful of annotated Vietnamese sentences."""
+"""Shared fixtures: a handful of annotated Vietnamese sentences, tiny models, and one real Doccano server."""
+
+import os
+import warnings
 
 import pytest
 
@@ -60,3 +63,50 @@ def tiny_committee(tiny_model, tmp_path_factory):
     config = Path(__file__).resolve().parents[1] / "configs" / "ner.cfg"
     train_model(docs, docs, output, config=config, overrides={"training.max_steps": 15, "system.seed": 7}, quiet=True)
     return [tiny_model, output / "model-last"]
+
+
+def loud(config, message: str) -> None:
+    """A banner in the terminal and a warning in the summary: a skipped integration test must not go unseen."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    banner = "!" * 100
+    if reporter is not None:
+        reporter.write_line(f"\n{banner}\n{message}\n{banner}", red=True, bold=True)
+    warnings.warn(message)
+
+
+@pytest.fixture(scope="session")
+def doccano_server(request, tmp_path_factory):
+    """A running Doccano 1.8.4 with a fresh database on a free loopback port; yields the admin's credentials.
+
+    The virtualenv is cached in .doccano/venv (installed on first use, a few
+    minutes). If Doccano cannot be installed or started, every test using it
+    fails with the reason; VNDIPLO_SKIP_DOCCANO=1 skips them knowingly, loudly.
+    """
+    from vndiplo.doccano import Credentials
+    from vndiplo.doccano_server import ensure_installed, free_port, serve
+    from vndiplo.errors import VndiploError
+
+    if os.environ.get("VNDIPLO_SKIP_DOCCANO") == "1":
+        message = "VNDIPLO_SKIP_DOCCANO=1: the Doccano integration tests are SKIPPED; the Doccano round trip is NOT tested."
+        loud(request.config, message)
+        pytest.skip(message)
+    try:
+        ensure_installed()
+    except VndiploError as error:
+        pytest.fail(f"Doccano could not be installed, so the integration tests cannot run:\n{error.message}\n"
+                    "(set VNDIPLO_SKIP_DOCCANO=1 to skip them knowingly)", pytrace=False)
+    data_dir = tmp_path_factory.mktemp("doccano-data")
+    try:
+        server = serve(username="admin", password="Admin-pass-for-tests-1", port=free_port(), workers=2, data_dir=data_dir)
+    except VndiploError as error:
+        pytest.fail(f"Doccano did not start:\n{error.message}", pytrace=False)
+    yield Credentials(server.url, "admin", "Admin-pass-for-tests-1")
+    server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the test item (`item.rep_call`), so a fixture can tell whether its test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -26,6 +26,7 @@ from vndiplo.doccano import (
     read_export,
     read_pre_annotations,
     span_type_payload,
+    span_context,
     spans_from_doccano,
     spans_to_doccano,
     to_utf16,
@@ -119,26 +120,41 @@ def test_export_records_carry_the_corpus_id_and_python_offsets(exported, corpus)
     assert by_id["d2"].meta == {}
 
 
-def test_pull_keeps_what_each_annotator_marked_done_or_labelled(exported, confirmed, corpus):
+def test_pull_keeps_only_the_documents_each_annotator_checked(exported, confirmed, corpus):
     result = build_pull(exported, confirmed, corpus, project="fixture")
     assert sorted(result.annotators) == ["alice", "bob"] and result.idle == ["admin"]
     alice, bob = result.annotators["alice"], result.annotators["bob"]
-    assert [d.id for d in alice.docs] == ["d1", "d2", "d3"] and alice.done == 2 and alice.left_out == 1
-    assert [d.id for d in bob.docs] == ["d1", "d2"] and bob.done == 2 and bob.left_out == 2
+    assert [d.id for d in alice.docs] == ["d1", "d2"] and alice.done == 2
+    assert (alice.unchecked, alice.not_started) == (1, 1)  # d3 has spans but was never checked
+    assert [d.id for d in bob.docs] == ["d1", "d2"] and bob.done == 2 and (bob.unchecked, bob.not_started) == (0, 2)
     assert {d.id: d.spans for d in bob.docs}["d2"] == []  # done with no entity is an answer too
     assert ("Geneva", "LOC") in surfaces(bob.docs[0]) and ("Geneva", "GPE") in surfaces(alice.docs[0])
 
 
-def test_pull_with_only_done_leaves_out_labelled_but_unfinished_documents(exported, confirmed, corpus):
-    result = build_pull(exported, confirmed, corpus, only_done=True)
-    assert [d.id for d in result.annotators["alice"].docs] == ["d1", "d2"]
+def test_pull_with_include_unchecked_adds_labelled_but_unchecked_documents(exported, confirmed, corpus):
+    alice = build_pull(exported, confirmed, corpus, include_unchecked=True).annotators["alice"]
+    assert [d.id for d in alice.docs] == ["d1", "d2", "d3"] and alice.done == 2 and alice.unchecked == 0
 
 
-def test_stray_whitespace_is_trimmed_and_reported(exported, confirmed, corpus):
-    result = build_pull(exported, confirmed, corpus)
-    assert [(user, doc_id, before.end - after.end) for user, doc_id, before, after in result.trimmed] == [("alice", "d3", 1)]
+def test_a_span_with_whitespace_at_an_edge_is_held_back_with_its_context(exported, confirmed, corpus):
+    result = build_pull(exported, confirmed, corpus, include_unchecked=True)
+    [held] = result.trimmed
+    assert (held.username, held.doc_id, held.stored.end - held.trimmed.end) == ("alice", "d3", 1)
+    assert "[Hội đồng NATO-Nga ]" in held.context and not result.trimmed_accepted
+    d3 = {d.id: d for d in result.annotators["alice"].docs}["d3"]
+    assert held.stored not in d3.spans and ("Hội đồng NATO-Nga", "ORG") not in surfaces(d3)
+
+
+def test_accept_trimmed_writes_the_span_without_its_whitespace(exported, confirmed, corpus):
+    result = build_pull(exported, confirmed, corpus, include_unchecked=True, accept_trimmed=True)
+    assert result.trimmed_accepted and len(result.trimmed) == 1
     d3 = {d.id: d for d in result.annotators["alice"].docs}["d3"]
     assert surfaces(d3)[0] == ("Hội đồng NATO-Nga", "ORG")
+
+
+def test_span_context_shows_the_span_in_brackets_on_one_line():
+    text = "Tổ chức Hiệp ước\nBắc Đại Tây Dương (NATO), sau cuộc gặp"
+    assert span_context(text, Span(8, 20, "ORG"), width=8) == "Tổ chức [Hiệp ước Bắc] Đại Tây…"
 
 
 def test_trimming_whitespace_leaves_punctuation_to_the_annotator():
@@ -156,7 +172,7 @@ def test_a_span_of_only_whitespace_is_dropped_and_reported():
 def test_a_label_the_spec_does_not_know_refuses_the_pull(corpus):
     exported = read_export((FIXTURES / "export-unknown-label.zip").read_bytes())
     with pytest.raises(VndiploError) as caught:
-        build_pull(exported, {}, corpus, project="fixture-unknown-label")
+        build_pull(exported, {}, corpus, project="fixture-unknown-label", include_unchecked=True)
     assert "break the label spec" in caught.value.title
     assert "'MISC' is not in the spec" in caught.value.detail
 
@@ -166,7 +182,7 @@ def test_overlapping_spans_are_refused_with_the_list():
     record = {"id": 1, "doc_id": "x", "text": text, "label": [[0, 17, "ORG"], [14, 17, "GPE"]]}
     corpus = {"x": make_document("x", text, source="t", path="x")[0]}
     with pytest.raises(VndiploError) as caught:
-        build_pull({"alice": [record]}, {}, corpus)
+        build_pull({"alice": [record]}, {"alice": [record]}, corpus)
     assert "overlaps ORG" in caught.value.detail and "x:14-17" in caught.value.detail
 
 
@@ -197,16 +213,24 @@ def test_a_document_missing_from_the_corpus_is_reported(exported, confirmed, cor
 
 def test_write_pull_writes_one_file_per_annotator_that_reads_back_the_same(exported, confirmed, corpus, tmp_path):
     result = build_pull(exported, confirmed, corpus)
-    paths = write_pull(result, tmp_path / "raw")
-    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["alice.jsonl", "bob.jsonl"]
+    paths, review = write_pull(result, tmp_path / "raw")
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["alice.jsonl", "bob.jsonl"] and not review.exists()
     for username, path in paths.items():
         assert read_annotations(path) == result.annotators[username].docs
+
+
+def test_write_pull_lists_held_back_spans_and_removes_an_old_list(exported, confirmed, corpus, tmp_path):
+    _, review = write_pull(build_pull(exported, confirmed, corpus, include_unchecked=True), tmp_path / "raw")
+    listing = review.read_text(encoding="utf-8")
+    assert "| alice | d3 | ORG |" in listing and "NOT in the annotators' files" in listing
+    write_pull(build_pull(exported, confirmed, corpus), tmp_path / "raw")
+    assert not review.exists()
 
 
 def test_a_refused_pull_writes_nothing(corpus, tmp_path):
     exported = read_export((FIXTURES / "export-unknown-label.zip").read_bytes())
     with pytest.raises(VndiploError):
-        write_pull(build_pull(exported, {}, corpus), tmp_path / "raw")
+        write_pull(build_pull(exported, {}, corpus, include_unchecked=True), tmp_path / "raw")
     assert not (tmp_path / "raw").exists()
 
 
@@ -281,9 +305,16 @@ def test_push_refuses_an_order_with_unknown_ids_before_contacting_the_server(cor
     assert "'zz'" in caught.value.detail
 
 
-def test_the_guidelines_fall_back_to_a_pointer_to_the_spec(tmp_path):
+def test_the_guidelines_fall_back_to_a_self_contained_text_with_every_label(tmp_path):
     text = load_guidelines(tmp_path / "missing.md")
-    assert "label-spec.md" in text and all(f"| {name} |" in text for name in load_labels().names)
+    assert "key first" in text and all(f"| {name} |" in text for name in load_labels().names)
+    assert ".md" not in text  # Doccano shows it in the browser: no file to follow from there
+
+
+def test_the_project_guidelines_name_no_file_of_the_repository():
+    text = load_guidelines()
+    assert "Press a label's key **first**" in text and all(f"| {name} |" in text for name in load_labels().names)
+    assert ".md" not in text and "../" not in text
 
 
 def test_the_guidelines_are_the_project_file_when_it_exists(tmp_path):

@@ -1,10 +1,8 @@
 """Integration tests against a real Doccano 1.8.4 server on a free loopback port.
 
-The server comes from the same library code as `vndiplo doccano serve`: the
-virtualenv cached in .doccano/venv (installed on first use, a few minutes), a
-fresh data folder in a temporary directory. If Doccano cannot be installed or
-started, every test here fails with the reason; set VNDIPLO_SKIP_DOCCANO=1 to
-skip them knowingly (a loud warning is printed).
+The server is the `doccano_server` fixture of conftest.py, shared with the
+browser tests: the same library code as `vndiplo doccano serve`, a fresh data
+folder in a temporary directory.
 """
 
 import json
@@ -13,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -30,20 +27,12 @@ from vndiplo.doccano import (
     span_type_payload,
     to_utf16,
 )
-from vndiplo.doccano_server import (
-    ensure_installed,
-    free_port,
-    health,
-    read_state,
-    serve,
-)
-from vndiplo.errors import VndiploError
+from vndiplo.doccano_server import free_port, health, read_state
 from vndiplo.labels import load_labels
 
 pytestmark = pytest.mark.doccano
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN_PASSWORD = "Admin-pass-for-tests-1"
 USER_PASSWORD = "Annotator-pass-2"
 PROJECT = "seeds-round-trip"
 EXTRA_DOCS = {
@@ -52,35 +41,6 @@ EXTRA_DOCS = {
     "empty-001": "Hôm nay trời đẹp.",
 }
 runner = CliRunner()
-
-
-def _loud(config, message: str) -> None:
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    banner = "!" * 100
-    if reporter is not None:
-        reporter.write_line(f"\n{banner}\n{message}\n{banner}", red=True, bold=True)
-    warnings.warn(message)
-
-
-@pytest.fixture(scope="session")
-def doccano_server(request, tmp_path_factory):
-    """A running Doccano with a fresh database; yields the admin's credentials."""
-    if os.environ.get("VNDIPLO_SKIP_DOCCANO") == "1":
-        message = "VNDIPLO_SKIP_DOCCANO=1: the Doccano integration tests are SKIPPED; the Doccano round trip is NOT tested."
-        _loud(request.config, message)
-        pytest.skip(message)
-    try:
-        ensure_installed()
-    except VndiploError as error:
-        pytest.fail(f"Doccano could not be installed, so the integration tests cannot run:\n{error.message}\n"
-                    "(set VNDIPLO_SKIP_DOCCANO=1 to skip them knowingly)", pytrace=False)
-    data_dir = tmp_path_factory.mktemp("doccano-data")
-    try:
-        server = serve(username="admin", password=ADMIN_PASSWORD, port=free_port(), workers=2, data_dir=data_dir)
-    except VndiploError as error:
-        pytest.fail(f"Doccano did not start:\n{error.message}", pytrace=False)
-    yield Credentials(server.url, "admin", ADMIN_PASSWORD)
-    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -302,9 +262,9 @@ def annotated(pushed, gold, corpus_file, doccano_server, tmp_path_factory):
     expected_alice = {}
     for number, (doc_id, doc) in enumerate(sorted(gold.items())):
         _label_in_browser(alice, project, examples[doc_id], doc.spans, label_ids)
-        if number % 2 == 0 or not doc.spans:  # some done, some only labelled; the empty one must be done to count
+        if number % 2 == 0 or not doc.spans or doc_id == "emoji-001":  # some checked, some only labelled: only the checked ones are pulled
             alice.confirm(project["id"], examples[doc_id]["id"])
-        expected_alice[doc_id] = doc
+            expected_alice[doc_id] = doc
 
     bob = _annotator(admin, project, "bob")
     suggested = {doc_id: gold[doc_id] for doc_id in ("000_4dc40ae9bd847015", "001_25a704f052fb97f8", "emoji-001")}
@@ -322,9 +282,9 @@ def annotated(pushed, gold, corpus_file, doccano_server, tmp_path_factory):
             bob.delete_span(project["id"], emoji["id"], span["id"])
     geneva = text.index("Geneva")
     _label_in_browser(bob, project, emoji, [Span(geneva, geneva + 6, "LOC")], label_ids)
+    bob.confirm(project["id"], emoji["id"])  # the other two suggested documents stay unchecked: never pulled
     corrected = [s for s in gold["emoji-001"].spans if s.label != "DATE" and text[s.start : s.end] != "Geneva"] + [Span(geneva, geneva + 6, "LOC")]
-    expected_bob = dict(suggested)
-    expected_bob["emoji-001"] = AnnotatedDoc("emoji-001", text, sorted(corrected))
+    expected_bob = {"emoji-001": AnnotatedDoc("emoji-001", text, sorted(corrected))}
     return {"alice": expected_alice, "bob": expected_bob, "bob_creds": bob_creds, "suggestions": suggestions}
 
 
@@ -333,7 +293,9 @@ def test_two_annotators_round_trip_losslessly_one_file_each(annotated, doccano_s
     result = _invoke(["pull", "--project", PROJECT, "--out", str(out), "--corpus", str(corpus_file)], doccano_server)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["alice.jsonl", "bob.jsonl"]  # the admin labelled nothing
-    assert "nothing annotated yet by: admin" in result.output
+    assert "nothing checked yet by: admin" in result.output
+    assert "bob: 1 documents (1 checked)" in result.output
+    assert "2 documents with spans but not checked left out (unreviewed suggestions" in result.output
     for username in ("alice", "bob"):
         pulled = {doc.id: doc for doc in read_annotations(out / f"{username}.jsonl")}
         expected = annotated[username]
@@ -351,6 +313,16 @@ def test_suggestions_are_never_pushed_twice(annotated, corpus_file, doccano_serv
     assert "suggestions: 0 spans on 0 documents" in result.output and "already has spans: 3 documents" in result.output
 
 
+def test_suggestions_from_a_user_outside_the_project_say_an_annotator_membership_is_enough(annotated, corpus_file, doccano_server):
+    admin = Doccano(doccano_server)
+    admin.create_user("carol", USER_PASSWORD)
+    carol = Credentials(doccano_server.url, "carol", USER_PASSWORD)
+    result = _invoke(["push", str(corpus_file), "--project", PROJECT, "--pre-annotations", str(annotated["suggestions"])], carol)
+    assert result.exit_code == 1, result.output
+    assert "'carol' is not a member of a project named" in result.output and "role Annotator" in result.output
+    assert "project admin" not in result.output and "Traceback" not in result.output
+
+
 def test_a_wrong_password_is_one_clear_error(pushed, doccano_server, tmp_path):
     creds = Credentials(doccano_server.url, "admin", "not-the-password")
     result = _invoke(["pull", "--project", PROJECT, "--out", str(tmp_path / "raw")], creds)
@@ -360,7 +332,7 @@ def test_a_wrong_password_is_one_clear_error(pushed, doccano_server, tmp_path):
 
 
 def test_a_server_that_is_down_is_one_clear_error(corpus_file, tmp_path):
-    creds = Credentials(f"http://127.0.0.1:{free_port()}", "admin", ADMIN_PASSWORD)
+    creds = Credentials(f"http://127.0.0.1:{free_port()}", "admin", "any-password")
     result = _invoke(["push", str(corpus_file), "--project", PROJECT], creds)
     assert result.exit_code == 1
     assert "No Doccano server answers at" in result.output and "Traceback" not in result.output
@@ -434,13 +406,13 @@ def serve_data_dir(tmp_path_factory):
 
 def test_serve_detached_answers_then_stop_ends_both_processes(doccano_server, serve_data_dir):
     port = free_port()
-    env = {"DOCCANO_USERNAME": "admin", "DOCCANO_PASSWORD": ADMIN_PASSWORD, "DOCCANO_URL": ""}
+    env = {"DOCCANO_USERNAME": "admin", "DOCCANO_PASSWORD": doccano_server.password, "DOCCANO_URL": ""}
     result = runner.invoke(app, ["doccano", "serve", "--port", str(port), "--detach", "--workers", "1", "--data-dir", str(serve_data_dir)], env=env)
     assert result.exit_code == 0, result.output
     assert f"Doccano is running at http://127.0.0.1:{port}" in result.output
     state = read_state(serve_data_dir)
     assert state is not None and health(state.url) is not None
-    Doccano(Credentials(state.url, "admin", ADMIN_PASSWORD))  # the admin can log in
+    Doccano(Credentials(state.url, "admin", doccano_server.password))  # the admin can log in
     result = runner.invoke(app, ["doccano", "stop", "--data-dir", str(serve_data_dir)])
     assert result.exit_code == 0 and "Stopped Doccano" in result.output
     assert health(state.url, timeout=2) is None and read_state(serve_data_dir) is None
@@ -455,7 +427,7 @@ def _alive(pid: int) -> bool:
 
 def test_serve_in_the_foreground_stops_both_processes_on_ctrl_c(doccano_server, serve_data_dir):
     port = free_port()
-    env = dict(os.environ, DOCCANO_USERNAME="admin", DOCCANO_PASSWORD=ADMIN_PASSWORD)
+    env = dict(os.environ, DOCCANO_USERNAME="admin", DOCCANO_PASSWORD=doccano_server.password)
     env.pop("DOCCANO_URL", None)
     command = [sys.executable, "-c", "from vndiplo.cli import main; main()",
                "doccano", "serve", "--port", str(port), "--workers", "1", "--data-dir", str(serve_data_dir)]

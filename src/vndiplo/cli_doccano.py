@@ -215,33 +215,53 @@ def pull_cli(
     project: str = typer.Option(..., "--project", "-n", help="Doccano project name."),
     out: Path = typer.Option(Path("annotations/raw"), "--out", "-o", help="Folder for one <username>.jsonl per annotator.", file_okay=False),
     corpus: Path = typer.Option(Path("corpus/docs.jsonl"), "--corpus", "-c", help="Corpus the texts must match."),
-    only_done: bool = typer.Option(False, "--only-done", help="Only documents the annotator marked done (default: done or with spans)."),
+    include_unchecked: bool = typer.Option(
+        False, "--include-unchecked",
+        help="Also documents with spans the annotator did not check (unreviewed suggestions included; default: checked documents only).",
+    ),
+    accept_trimmed: bool = typer.Option(
+        False, "--accept-trimmed", help="Write spans that had whitespace at an edge, trimmed, instead of holding them back for review.",
+    ),
     skip_changed: bool = typer.Option(False, "--skip-changed", help="Leave out documents whose text differs from the corpus instead of stopping."),
     url: Optional[str] = typer.Option(None, "--url", help=URL_HELP),
     username: Optional[str] = typer.Option(None, "--username", "-u", help=USER_HELP),
     password: Optional[str] = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
 ):
-    """Export the project through Doccano's API and write each annotator's checked spans."""
+    """Export the project through Doccano's API and write the spans of each annotator's checked documents.
+
+    A span with whitespace at an edge is not what the annotator selected (a
+    selection across a line wrap is stored shifted): it is held back and listed
+    with its context in OUT/trimmed-spans.md unless --accept-trimmed.
+    """
     from .corpus import read_corpus
     from .doccano import credentials, pull, write_pull
 
     creds = credentials(url, username, password)
-    result = pull(creds, project, read_corpus(corpus), only_done=only_done, skip_changed=skip_changed)
-    for username_, doc_id, before, after in result.trimmed:
-        what = "removed (only whitespace)" if after.start >= after.end else f"trimmed to {after.start}-{after.end}"
-        warn(f"{username_}: {doc_id} {before.label} {before.start}-{before.end} {what}")
+    result = pull(creds, project, read_corpus(corpus), include_unchecked=include_unchecked, accept_trimmed=accept_trimmed, skip_changed=skip_changed)
     for username_, finding in result.warnings:
         warn(f"{username_}: {finding}")
     for message in result.changed:
         warn(f"left out: {message}")
-    paths = write_pull(result, out)
+    paths, review = write_pull(result, out)
+    if result.trimmed:
+        verb = "written trimmed" if result.trimmed_accepted else "held back, not written"
+        warn(f"{len(result.trimmed)} spans had whitespace at an edge ({verb}); the list with context is in {review}:")
+        for item in result.trimmed[:20]:
+            warn(f"  {item.username}: {item.doc_id} {item.stored.label} {item.context}")
+        if not result.trimmed_accepted:
+            info("  Fix them in Doccano and pull again, or pull with --accept-trimmed if every trimmed span is right.")
     for username_, work in sorted(result.annotators.items()):
-        info(f"  {username_}: {len(work.docs)} documents ({work.done} marked done), {work.spans} spans → {paths[username_]}")
-        if work.left_out:
-            info(f"    {work.left_out} documents not started (no span, not marked done) left out")
+        info(f"  {username_}: {len(work.docs)} documents ({work.done} checked), {work.spans} spans → {paths[username_]}")
+        if work.unchecked:
+            info(
+                f"    {work.unchecked} documents with spans but not checked left out (unreviewed suggestions or unfinished work): "
+                "check them in Doccano, or pull with --include-unchecked"
+            )
+        if work.not_started:
+            info(f"    {work.not_started} documents not started (no span, not checked) left out")
     if result.idle:
-        info(f"  nothing annotated yet by: {', '.join(sorted(result.idle))}")
+        info(f"  nothing checked yet by: {', '.join(sorted(result.idle))}")
     if not paths:
-        warn(f"Nothing to write: no annotator of {project!r} has marked a document done or labelled a span yet.")
+        warn(f"Nothing to write: no annotator of {project!r} has checked a document yet.")
         return
     good(f"Pulled {project!r}: {len(paths)} annotator file{'s' if len(paths) != 1 else ''} in {out}")

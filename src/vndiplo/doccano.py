@@ -8,9 +8,10 @@ account that pushes them: Doccano keeps each annotator's spans apart, so
 every annotator sees only the suggestions pushed with their own login.
 
 Pull exports the project through Doccano's export API (one JSONL file per
-member), converts offsets, trims stray whitespace, checks the spans against
+member), keeps the documents each annotator checked, converts offsets, holds
+back spans with whitespace at an edge for review, checks the spans against
 the spec and the texts against the corpus, and returns one document list per
-annotator; :func:`write_pull` writes them atomically.
+annotator; :func:`write_pull` writes them and the review list atomically.
 
 Offsets: Doccano's browser UI counts JavaScript string positions, i.e. UTF-16
 code units, so an emoji or another astral character counts twice. Everything
@@ -52,7 +53,7 @@ from .annotations import (
     require_valid,
     write_annotations,
 )
-from .corpus import Document
+from .corpus import Document, atomic_write_text
 from .errors import VndiploError
 from .labels import Label, LabelSet, load_labels
 
@@ -173,20 +174,25 @@ def default_guidelines_path() -> Path:
 
 
 def load_guidelines(path: Path | None = None, labels: LabelSet | None = None) -> str:
-    """The guidelines text for the project page; a short pointer to the spec when the file is missing."""
+    """The guidelines text for the project page; when the file is missing, a short self-contained version.
+
+    Doccano shows this text inside the browser, where a path to a file of the
+    repository means nothing, so the fallback names no file either.
+    """
     path = path or default_guidelines_path()
     if path.exists():
         return path.read_text(encoding="utf-8")
     labels = labels or load_labels()
-    pointer = (
-        "The full guidelines are `annotations/GUIDELINES.md` in the vndiplo repository; the contract is the "
-        "label specification (`label-spec.md`). Spans are flat, never overlap, and never start or end with "
-        "whitespace or punctuation."
+    rules = (
+        "Press a label's key first (its chip shows ✓), then select each name of that type with the mouse, "
+        "keeping the selection on one line of the screen. Spans are flat and never overlap (the longest name "
+        "wins), and never start or end with whitespace or punctuation. When the document is done, press the "
+        "check button (the first button of the toolbar, drawn as ✕)."
     )
     lines = [
         "# vndiplo annotation guidelines",
         "",
-        pointer,
+        rules,
         "",
         "| key | label | what it marks |",
         "|---|---|---|",
@@ -297,13 +303,13 @@ class Doccano:
         return found
 
     def create_project(self, name: str, *, guideline: str, description: str) -> dict:
+        if not self.me.get("is_staff"):  # only server admins create projects, and a non-admin sees only its own
+            raise errors.doccano_not_a_member(self.creds.username, name)
         created = self._call(
             f"create project {name!r}", self.client.create_project, name, description=description,
             project_type=PROJECT_TYPE, guideline=guideline, resourcetype=RESOURCE_TYPE, collaborative_annotation=False,
         )
         if not isinstance(created, dict) or "id" not in created:
-            if not self.me.get("is_staff"):
-                raise errors.doccano_forbidden(self.creds.username, "create projects")
             raise errors.doccano_request_failed(f"create project {name!r}", "?", json.dumps(created, ensure_ascii=False))
         return created
 
@@ -800,19 +806,46 @@ def export_documents(records: list[dict], origin: str) -> tuple[list[AnnotatedDo
 class AnnotatorWork:
     username: str
     docs: list[AnnotatedDoc]
-    done: int  # documents the annotator marked done
-    left_out: int  # documents neither marked done nor given a span (not yet seen)
+    done: int  # documents the annotator marked done (checked)
+    unchecked: int  # documents with spans but not checked, left out: unreviewed suggestions or unfinished work
+    not_started: int  # documents neither checked nor given a span
 
     @property
     def spans(self) -> int:
         return sum(len(doc.spans) for doc in self.docs)
 
 
+@dataclass(frozen=True)
+class TrimmedSpan:
+    """A span whose edges held whitespace, as Doccano stored it and as trimming would keep it.
+
+    An annotator selects words, so whitespace at an edge means the stored span
+    is not what they selected: Doccano 1.8.4 saves a selection that wraps onto a
+    second screen line shifted right by its own length. Such a span is held
+    back for review instead of being written.
+    """
+
+    username: str
+    doc_id: str
+    stored: Span
+    trimmed: Span  # start == end: nothing but whitespace was stored
+    context: str  # the stored surface in [brackets] with the words around it
+
+
+def span_context(text: str, span: Span, width: int = 40) -> str:
+    """`…before[surface]after…` on one line, to show a reviewer what a span covers."""
+    before = text[max(0, span.start - width) : span.start]
+    after = text[span.end : span.end + width]
+    shown = f"{'…' if span.start > width else ''}{before}[{text[span.start : span.end]}]{after}{'…' if span.end + width < len(text) else ''}"
+    return " ".join(shown.split())
+
+
 @dataclass
 class PullResult:
     project: str
     annotators: dict[str, AnnotatorWork]
-    trimmed: list[tuple[str, str, Span, Span]] = field(default_factory=list)  # user, doc id, before, after
+    trimmed: list[TrimmedSpan] = field(default_factory=list)
+    trimmed_accepted: bool = False  # the trimmed spans are in the annotators' files (else held back)
     warnings: list[tuple[str, Finding]] = field(default_factory=list)  # user, spec warning kept as is
     changed: list[str] = field(default_factory=list)  # documents left out because they differ from the corpus
     idle: list[str] = field(default_factory=list)  # members with nothing to write
@@ -825,22 +858,27 @@ def build_pull(
     *,
     project: str = "?",
     labels: LabelSet | None = None,
-    only_done: bool = False,
+    include_unchecked: bool = False,
+    accept_trimmed: bool = False,
     skip_changed: bool = False,
 ) -> PullResult:
     """Check an export (all documents, and the ones each member marked done) and pick each annotator's work.
 
-    A document goes into an annotator's file when they marked it done or gave
-    it a span (with `only_done`, when they marked it done). Offsets become
-    Python indices, stray whitespace is trimmed and reported, spec errors
-    refuse the whole pull with the list, and a document whose text differs
-    from the corpus (or is not in it) refuses it too unless `skip_changed`.
+    A document goes into an annotator's file when they checked it: suggestions
+    pushed from a model are spans in Doccano like any other, so a document
+    nobody checked may hold model output nobody reviewed. `include_unchecked`
+    adds the documents with spans that were not checked. Offsets become Python
+    indices. A span with whitespace at an edge is held back (left out of the
+    file, listed in `trimmed` with its context) unless `accept_trimmed`, which
+    writes it trimmed. Spec errors refuse the whole pull with the list, and a
+    document whose text differs from the corpus (or is not in it) refuses it
+    too unless `skip_changed`.
     """
     labels = labels or load_labels()
-    result = PullResult(project, {})
+    result = PullResult(project, {}, trimmed_accepted=accept_trimmed)
     offset_problems: list[Finding] = []
     mismatched: dict[str, str] = {}
-    picked: dict[str, tuple[list[AnnotatedDoc], int, int]] = {}
+    picked: dict[str, tuple[list[AnnotatedDoc], int, int, int]] = {}
     for username, records in exported.items():
         docs, problems = export_documents(records, f"{project}/{username}.jsonl")
         offset_problems += problems
@@ -849,33 +887,39 @@ def build_pull(
         for doc_id, n in counts.items():
             if n > 1:
                 mismatched[doc_id] = f"{doc_id}: in the project {n} times"
-        kept, left_out = [], 0
+        kept, unchecked, not_started = [], 0, 0
         for doc in docs:
-            touched = doc.id in done_ids or (bool(doc.spans) and not only_done)
-            if not touched:
-                left_out += 1
+            if doc.id not in done_ids and not (include_unchecked and doc.spans):
+                unchecked += bool(doc.spans)
+                not_started += not doc.spans
                 continue
             if doc.id not in corpus:
                 mismatched.setdefault(doc.id, f"{doc.id}: not in the corpus")
             elif doc.text != corpus[doc.id].text:
                 mismatched.setdefault(doc.id, f"{doc.id}: the text in Doccano differs from the corpus text")
-            doc, changes = trim_whitespace(doc)
-            result.trimmed += [(username, doc.id, before, after) for before, after in changes]
+            trimmed_doc, changes = trim_whitespace(doc)
+            result.trimmed += [TrimmedSpan(username, doc.id, before, after, span_context(doc.text, before)) for before, after in changes]
+            if accept_trimmed:
+                doc = trimmed_doc
+            else:
+                held_back = {before for before, _ in changes}
+                doc = AnnotatedDoc(doc.id, doc.text, [s for s in doc.spans if s not in held_back], doc.meta)
             kept.append(doc)
-        picked[username] = (kept, len(done_ids & {d.id for d in kept}), left_out)
+        picked[username] = (kept, len(done_ids & {d.id for d in kept}), unchecked, not_started)
     if offset_problems:
         listing = "\n".join(str(p) for p in offset_problems[:50])
         raise errors.VndiploError(f"{project}: {len(offset_problems)} spans have offsets that do not fit their text", listing, "Fix the spans in Doccano and pull again.")
     if mismatched and not skip_changed:
         raise errors.doccano_changed_documents(sorted(mismatched.values()))
     result.changed = sorted(mismatched.values()) if mismatched else []
-    for username, (kept, done, left_out) in picked.items():
+    result.trimmed = [t for t in result.trimmed if t.doc_id not in mismatched]
+    for username, (kept, done, unchecked, not_started) in picked.items():
         kept = [doc for doc in kept if doc.id not in mismatched]
         require_valid(kept, f"{project}: {username}'s annotations", labels)
         for doc in kept:
             result.warnings += [(username, f) for f in check_document(doc, labels) if f.level == WARNING]
         if kept:
-            result.annotators[username] = AnnotatorWork(username, sorted(kept, key=lambda d: d.id), done, left_out)
+            result.annotators[username] = AnnotatorWork(username, sorted(kept, key=lambda d: d.id), done, unchecked, not_started)
         else:
             result.idle.append(username)
     return result
@@ -887,7 +931,8 @@ def pull(
     corpus: dict[str, Document],
     *,
     labels: LabelSet | None = None,
-    only_done: bool = False,
+    include_unchecked: bool = False,
+    accept_trimmed: bool = False,
     skip_changed: bool = False,
 ) -> PullResult:
     """Export the project through Doccano's export API and check it (see :func:`build_pull`); writes nothing."""
@@ -900,14 +945,54 @@ def pull(
         raise errors.doccano_unknown_labels(project, unknown, labels.names)
     exported = read_export(api.export(found), f"export of {project}")
     confirmed = read_export(api.export(found, confirmed_only=True), f"export of {project} (done only)")
-    return build_pull(exported, confirmed, corpus, project=project, labels=labels, only_done=only_done, skip_changed=skip_changed)
+    return build_pull(
+        exported, confirmed, corpus, project=project, labels=labels,
+        include_unchecked=include_unchecked, accept_trimmed=accept_trimmed, skip_changed=skip_changed,
+    )
 
 
-def write_pull(result: PullResult, out_dir: Path) -> dict[str, Path]:
-    """`<out_dir>/<username>.jsonl` for each annotator, each written atomically."""
+TRIMMED_REVIEW = "trimmed-spans.md"
+
+
+def trimmed_review(result: PullResult) -> str:
+    """The review list of spans with whitespace at an edge: who, where, what was stored, in context."""
+    verdict = (
+        "They are in the annotators' files, trimmed (`--accept-trimmed`)."
+        if result.trimmed_accepted
+        else "They are NOT in the annotators' files. Fix each one in Doccano and pull again, or pull with "
+        "`--accept-trimmed` once every trimmed span below is right."
+    )
+    lines = [
+        f"# Spans held for review: {result.project}",
+        "",
+        "Doccano stored these spans with whitespace at an edge. An annotator selects words, so such a span is "
+        "usually not what was selected: a selection that wraps onto a second screen line is stored shifted "
+        f"right by its own length. {verdict}",
+        "",
+        "| annotator | document | label | stored | trimmed to | context (stored span in brackets) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for item in result.trimmed:
+        kept = f"{item.trimmed.start}-{item.trimmed.end}" if item.trimmed.start < item.trimmed.end else "nothing"
+        context = item.context.replace("|", "\\|")
+        lines.append(f"| {item.username} | {item.doc_id} | {item.stored.label} | {item.stored.start}-{item.stored.end} | {kept} | {context} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_pull(result: PullResult, out_dir: Path) -> tuple[dict[str, Path], Path]:
+    """`<out_dir>/<username>.jsonl` for each annotator and the review list of trimmed spans, each written atomically.
+
+    The review list is removed when nothing is held for review, so an old
+    list never outlives the pull that wrote it.
+    """
     paths = {}
     for username, work in sorted(result.annotators.items()):
         path = out_dir / f"{username}.jsonl"
         write_annotations(work.docs, path)
         paths[username] = path
-    return paths
+    review = out_dir / TRIMMED_REVIEW
+    if result.trimmed:
+        atomic_write_text(review, trimmed_review(result))
+    else:
+        review.unlink(missing_ok=True)
+    return paths, review

@@ -200,6 +200,16 @@ def doccano_forbidden(username: str, what: str) -> VndiploError:
     )
 
 
+def doccano_not_a_member(username: str, project: str) -> VndiploError:
+    return VndiploError(
+        f"Doccano user {username!r} is not a member of a project named {project!r}",
+        "an account sees only the projects it is a member of, and only the server admin creates projects",
+        f"Ask the admin to add {username!r} to the project (the project's Members page → Add Member, role Annotator: "
+        "an ordinary Annotator member may push suggestions), or check --project; "
+        "to create the project, push once with the admin account.",
+    )
+
+
 def doccano_project_not_found(name: str, url: str, available: list[str]) -> VndiploError:
     known = ", ".join(repr(n) for n in available) if available else "none"
     return VndiploError(
