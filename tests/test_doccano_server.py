@@ -27,7 +27,7 @@ from vndiplo.doccano import (
     span_type_payload,
     to_utf16,
 )
-from vndiplo.doccano_server import free_port, health, read_state
+from vndiplo.doccano_server import ensure_installed, free_port, health, read_state
 from vndiplo.labels import load_labels
 
 pytestmark = pytest.mark.doccano
@@ -315,11 +315,11 @@ def test_suggestions_are_never_pushed_twice(annotated, corpus_file, doccano_serv
 
 def test_suggestions_from_a_user_outside_the_project_say_an_annotator_membership_is_enough(annotated, corpus_file, doccano_server):
     admin = Doccano(doccano_server)
-    admin.create_user("carol", USER_PASSWORD)
-    carol = Credentials(doccano_server.url, "carol", USER_PASSWORD)
-    result = _invoke(["push", str(corpus_file), "--project", PROJECT, "--pre-annotations", str(annotated["suggestions"])], carol)
+    admin.create_user("erin", USER_PASSWORD)
+    erin = Credentials(doccano_server.url, "erin", USER_PASSWORD)
+    result = _invoke(["push", str(corpus_file), "--project", PROJECT, "--pre-annotations", str(annotated["suggestions"])], erin)
     assert result.exit_code == 1, result.output
-    assert "'carol' is not a member of a project named" in result.output and "role Annotator" in result.output
+    assert "'erin' is not a member of a project named" in result.output and "role Annotator" in result.output
     assert "project admin" not in result.output and "Traceback" not in result.output
 
 
