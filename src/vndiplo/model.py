@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,26 +52,27 @@ def read_texts(path: Path) -> list[AnnotatedDoc]:
 
 def predict(nlp, docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:
     """Predicted spans, trimmed to the spec's edges (a span of bare punctuation is dropped)."""
-    from .annotations import trim_document
-    from .evaluate import model_predictor
+    from .stream import spacy_predictor
 
-    return [trim_document(doc)[0] for doc in model_predictor(nlp)(docs)]
-
-
-def write_predictions(docs: list[AnnotatedDoc], path: Path) -> None:
-    """Doccano JSONL (`id`, `text`, `label`), the shape `doccano push --pre-annotations` takes."""
-    atomic_write_text(path, "".join(json.dumps(doc.to_record(), ensure_ascii=False) + "\n" for doc in docs))
+    return list(spacy_predictor(nlp)(docs))
 
 
-def visualize(nlp, docs: list[AnnotatedDoc], path: Path) -> None:
-    """displaCy entity HTML, one section per document, in the label colours of the config."""
+def visualize(nlp, docs, path: Path) -> None:
+    """displaCy entity HTML, one section per document, in the label colours of the config.
+
+    Spans come from :func:`stream.pipe_spans` (so a document of any length renders) and
+    are drawn from displaCy's manual format.
+    """
     from spacy import displacy
 
+    from .stream import pipe_spans
+
     labels = load_labels()
-    parsed = list(nlp.pipe(doc.text for doc in docs))
-    for doc, annotated in zip(parsed, docs):
-        doc.user_data["title"] = annotated.id
-    html = displacy.render(parsed, style="ent", page=True, options={"ents": labels.names, "colors": labels.colors})
+    sections = [
+        {"text": doc.text, "title": doc.id, "ents": [{"start": s.start, "end": s.end, "label": s.label} for s in doc.spans]}
+        for doc in pipe_spans(nlp, docs)
+    ]
+    html = displacy.render(sections, style="ent", page=True, manual=True, options={"ents": labels.names, "colors": labels.colors})
     atomic_write_text(path, html)
 
 
