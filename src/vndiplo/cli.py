@@ -600,23 +600,32 @@ def package_cli(
 @reports_errors
 def benchmark_cli(
     model: Path = typer.Argument(Path("training/model-best"), help="Trained pipeline folder."),
-    texts: List[Path] = typer.Option([Path("corpus/docs.jsonl"), Path("corpus/extra.jsonl")], "--texts", "-t", help="Corpus JSONL files to process."),
-    repeats: int = typer.Option(3, "--repeats", "-r", help="Timed runs per system (best is reported)."),
-    output: Path = typer.Option(Path("training/benchmark.json"), "--output", "-o", help="JSON with the figures."),
+    texts: List[Path] = typer.Option(
+        [Path("corpus/docs.jsonl"), Path("corpus/vtb.jsonl"), Path("corpus/news-test.jsonl"), Path("corpus/extra.jsonl"), Path("corpus/viwiki.jsonl")],
+        "--texts", "-t", help="Corpus JSONL files; their documents are grouped into news and encyclopedia text by source.",
+    ),
+    words: int = typer.Option(1_000_000, "--words", help="The texts are repeated to at least this many words for the speed runs."),
+    small_words: int = typer.Option(30_000, "--small-words", help="Size of the small run, whose peak memory is compared with the big one's."),
+    underthesea_words: int = typer.Option(50_000, "--underthesea-words", help="underthesea's NER runs on this many words of the same texts (its steady state)."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Processes for --n-process and Ray actors."),
+    output: Path = typer.Option(Path("training/benchmark.json"), "--output", "-o", help="JSON with the figures; a Markdown table is written beside it (.md)."),
 ):
-    """Words per second and peak memory of the pipeline against underthesea's NER, same texts, same run."""
-    import json as _json
+    """Words per second and peak memory of `vndiplo predict` (one process, --n-process, Ray) against underthesea's NER.
 
-    from .corpus import atomic_write_text, read_corpus
-    from .evaluate import benchmark
+    Every run is the real command in a fresh process on news and on encyclopedia text apart.
+    """
+    from .benchmark import benchmark, benchmark_json, benchmark_markdown
+    from .corpus import atomic_write_text
 
-    documents = [doc.text for path in texts for doc in read_corpus(path).values()]
-    results = benchmark(model, documents, repeats=repeats)
-    info("| system | words | seconds | words/s | peak RSS (MiB) | load+warm-up (s) |\n|---|---|---|---|---|---|")
-    for r in results:
-        info(f"| {r['system']} | {r['words']} | {r['seconds']:.2f} | {r['words_per_second']:.0f} | {r['peak_rss_mib']:.0f} | {r['load_and_warmup_seconds']:.1f} |")
-    atomic_write_text(output, _json.dumps(results, indent=2) + "\n")
-    good(f"Wrote {output}")
+    for path in texts:
+        if not path.is_file():
+            raise missing_file(str(path), "Corpus file", "Run `make ingest` first.")
+    measurements = benchmark(model, texts, words=words, small_words=small_words, underthesea_words=underthesea_words, workers=workers, progress=info)
+    table = benchmark_markdown(measurements)
+    atomic_write_text(output, benchmark_json(measurements))
+    atomic_write_text(output.with_suffix(".md"), table)
+    info(table)
+    good(f"Wrote {output} and {output.with_suffix('.md')}")
 
 
 from .cli_doccano import doccano_app
