@@ -219,3 +219,9 @@ def test_a_killed_run_resumes_without_redoing_or_duplicating_documents(tmp_path,
     ids = [json.loads(line)["id"] for line in written.decode("utf-8").splitlines()]
     assert ids == [f"d{i:05d}" for i in range(count)]
     assert written.startswith(kept)
+
+
+def test_a_byte_order_mark_before_the_first_record_is_not_part_of_it(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "a", "text": "Nga."}).encode() + b"\n")
+    assert list(read_jsonl_docs(path)) == [TextDoc("a", "Nga.")]

@@ -68,7 +68,7 @@ def read_jsonl_docs(path: Path) -> Iterator[TextDoc]:
     for number, raw in _jsonl_lines(path):
         if not raw.strip():
             continue
-        line = decode_utf8(raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw, f"{path}:{number}")
+        line = decode_utf8(raw, f"{path}:{number}")  # a UTF-8 BOM on the first line is dropped there
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
