@@ -541,9 +541,7 @@ def predict_cli(
 ):
     """Label documents with the trained pipeline, streaming; writes Doccano JSONL.
 
-    Documents are read one at a time and written to OUT.part as they are done; OUT.part
-    becomes OUT at the end. A long document is cut at paragraph, then sentence, boundaries
-    and its spans put back at their offsets.
+    Documents are read one at a time and written to OUT.part as they are done; OUT.part becomes OUT at the end. A long document is cut at paragraph, then sentence, boundaries and its spans put back at their offsets.
     """
     from .stream import count_docs, local_engine, predict_to_file, refuse_output_among_inputs
 
@@ -612,7 +610,7 @@ def benchmark_cli(
 ):
     """Words per second and peak memory of `vndiplo predict` (one process, --n-process, Ray) against underthesea's NER.
 
-    Every run is the real command in a fresh process on news and on encyclopedia text apart.
+    Every run is the real command in a fresh process, on news and on encyclopedia text apart.
     """
     from .benchmark import benchmark, benchmark_json, benchmark_markdown
     from .corpus import atomic_write_text
