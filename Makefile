@@ -23,7 +23,7 @@ all: evaluate
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --constraint constraints.txt --editable ".[test,baselines]"
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable ".[test,baselines,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -86,11 +86,13 @@ loop: install
 	mkdir -p reports/loop
 	cp training/loop/report.md training/loop/loop.json reports/loop/
 
-# Words per second and peak memory of the trained pipeline against underthesea.
+# Words per second and peak memory of `vndiplo predict` (one process, 2 processes, Ray with 2
+# workers) against underthesea's NER, on news and encyclopedia text repeated to a million words
+# (about 15 minutes on 2 cores).
 benchmark: train
 	$(BIN)/vndiplo benchmark training/model-best --output training/benchmark.json
 	mkdir -p reports
-	cp training/benchmark.json reports/benchmark.json
+	cp training/benchmark.json training/benchmark.md reports/
 
 # The floret vectors in configs/vectors (committed; about 4 minutes to rebuild from ../shared/viwiki).
 vectors: install

@@ -231,6 +231,17 @@ def trim_document(doc: AnnotatedDoc) -> tuple[AnnotatedDoc, list[tuple[Span, Spa
     return AnnotatedDoc(doc.id, doc.text, trimmed, doc.meta), changes
 
 
+def spec_spans(doc: AnnotatedDoc) -> AnnotatedDoc:
+    """A model's spans as the spec allows them: edges trimmed, and any span it forbids dropped.
+
+    A span of bare punctuation, one across a line break or one cutting a word is never right, and
+    would make the file fail `validate` and `doccano push --pre-annotations`.
+    """
+    trimmed = trim_document(doc)[0]
+    forbidden = {(finding.start, finding.end) for finding in check_document(trimmed) if finding.level == ERROR}
+    return AnnotatedDoc(trimmed.id, trimmed.text, [s for s in trimmed.spans if (s.start, s.end) not in forbidden], trimmed.meta)
+
+
 def _free_occurrences(doc: AnnotatedDoc, surface: str) -> list[int]:
     """Word-bounded starts of `surface` in `doc` that no span covers or touches."""
     found = []

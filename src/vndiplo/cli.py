@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
@@ -511,32 +512,84 @@ def loop_study_cli(
     good(f"Wrote {output}/loop.json and report.md")
 
 
+class PredictionProgress:
+    """A tqdm bar of documents (total counted beforehand) with the words per second; `progress(documents, words)`."""
+
+    def __init__(self, total: int) -> None:
+        import time
+
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc="predicting", unit="doc", file=sys.stderr, smoothing=0.1)
+        self.clock = time.perf_counter
+        self.started = self.clock()
+
+    def __call__(self, documents: int, words: int) -> None:
+        self.bar.update(documents - self.bar.n)
+        elapsed = self.clock() - self.started
+        self.bar.set_postfix_str(f"{words / elapsed if elapsed else 0:,.0f} words/s", refresh=False)
+
+    def __enter__(self) -> "PredictionProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 @app.command("predict")
 @reports_errors
 def predict_cli(
-    input_path: Path = typer.Argument(..., help="Corpus JSONL (from `vndiplo ingest`) or Doccano JSONL."),
-    output: Path = typer.Argument(..., help="Doccano JSONL with predicted spans (for `doccano push --pre-annotations`)."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Pipeline folder (default training/model-best)."),
+    paths: List[Path] = typer.Argument(..., help="IN... OUT: corpus or Doccano JSONL files (.jsonl, .jsonl.gz) or folders of .txt, then the Doccano JSONL to write."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Pipeline folder (default training/model-best), or with --engine ray the name of an installed model package."),
+    n_process: int = typer.Option(1, "--n-process", "-n", min=1, help="Processes of spaCy's multiprocessing (local engine); one per core."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local: this machine's processes; ray: Ray Data actors on a local Ray instance or the cluster at --address."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to run on (e.g. ray://head:10001 or auto); default: a local Ray instance."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Ray actors, each with its own copy of the pipeline (--engine ray)."),
+    resume: bool = typer.Option(False, "--resume", help="Keep the documents already in OUT.part (left by a killed run) and do the rest."),
+    batch_words: int = typer.Option(2_000, "--batch-words", min=1, help="Words handed to the pipeline at once."),
 ):
-    """Label documents with the trained pipeline; writes Doccano JSONL."""
-    from .model import load, predict, read_texts, write_predictions
+    """Label documents with the trained pipeline, streaming; writes Doccano JSONL.
 
-    docs = predict(load(model), read_texts(input_path))
-    write_predictions(docs, output)
-    good(f"Wrote {output}: {len(docs)} documents, {sum(len(d.spans) for d in docs)} predicted spans")
+    Documents are read one at a time and written to OUT.part as they are done; OUT.part becomes OUT at the end. A long document is cut at paragraph, then sentence, boundaries and its spans put back at their offsets.
+    """
+    from .stream import count_docs, local_engine, predict_to_file, refuse_output_among_inputs
+
+    if len(paths) < 2:
+        raise VndiploError("predict needs IN... OUT", f"got {len(paths)} path", "For example: vndiplo predict corpus/docs.jsonl predictions.jsonl")
+    *inputs, output = paths
+    refuse_output_among_inputs(output, inputs)
+    if engine is Engine.ray:
+        from .ray_engine import ray_engine
+
+        job = ray_engine(str(model or "training/model-best"), address=address, workers=workers, batch_words=batch_words)
+    else:
+        from .model import load
+
+        job = local_engine(load(model), batch_words=batch_words, n_process=n_process)
+    with PredictionProgress(count_docs(inputs)) as bar:
+        run = predict_to_file(job, inputs, output, resume=resume, progress=bar)
+    resumed = f" ({run.resumed} kept from the killed run)" if run.resumed else ""
+    good(f"Wrote {output}: {run.documents} documents{resumed}, {run.spans} predicted spans")
 
 
 @app.command("visualize")
 @reports_errors
 def visualize_cli(
-    input_path: Path = typer.Argument(..., help="Corpus JSONL or Doccano JSONL to render."),
+    input_path: Path = typer.Argument(..., help="Corpus or Doccano JSONL (.jsonl, .jsonl.gz) or a folder of .txt to render."),
     output: Path = typer.Option(Path("training/entities.html"), "--output", "-o", help="displaCy HTML page."),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Pipeline folder (default training/model-best)."),
 ):
     """Render predicted entities as displaCy HTML in the label colours."""
-    from .model import load, read_texts, visualize
+    from .model import load, visualize
+    from .stream import read_docs, refuse_output_among_inputs
 
-    visualize(load(model), read_texts(input_path), output)
+    refuse_output_among_inputs(output, [input_path])
+    visualize(load(model), read_docs([input_path]), output)
     good(f"Wrote {output}")
 
 
@@ -559,23 +612,32 @@ def package_cli(
 @reports_errors
 def benchmark_cli(
     model: Path = typer.Argument(Path("training/model-best"), help="Trained pipeline folder."),
-    texts: List[Path] = typer.Option([Path("corpus/docs.jsonl"), Path("corpus/extra.jsonl")], "--texts", "-t", help="Corpus JSONL files to process."),
-    repeats: int = typer.Option(3, "--repeats", "-r", help="Timed runs per system (best is reported)."),
-    output: Path = typer.Option(Path("training/benchmark.json"), "--output", "-o", help="JSON with the figures."),
+    texts: List[Path] = typer.Option(
+        [Path("corpus/docs.jsonl"), Path("corpus/vtb.jsonl"), Path("corpus/news-test.jsonl"), Path("corpus/extra.jsonl"), Path("corpus/viwiki.jsonl")],
+        "--texts", "-t", help="Corpus JSONL files; their documents are grouped into news and encyclopedia text by source.",
+    ),
+    words: int = typer.Option(1_000_000, "--words", help="The texts are repeated to at least this many words for the speed runs."),
+    small_words: int = typer.Option(30_000, "--small-words", help="Size of the small run, whose peak memory is compared with the big one's."),
+    underthesea_words: int = typer.Option(50_000, "--underthesea-words", help="underthesea's NER runs on this many words of the same texts (its steady state)."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Processes for --n-process and Ray actors."),
+    output: Path = typer.Option(Path("training/benchmark.json"), "--output", "-o", help="JSON with the figures; a Markdown table is written beside it (.md)."),
 ):
-    """Words per second and peak memory of the pipeline against underthesea's NER, same texts, same run."""
-    import json as _json
+    """Words per second and peak memory of `vndiplo predict` (one process, --n-process, Ray) against underthesea's NER.
 
-    from .corpus import atomic_write_text, read_corpus
-    from .evaluate import benchmark
+    Every run is the real command in a fresh process, on news and on encyclopedia text apart.
+    """
+    from .benchmark import benchmark, benchmark_json, benchmark_markdown
+    from .corpus import atomic_write_text
 
-    documents = [doc.text for path in texts for doc in read_corpus(path).values()]
-    results = benchmark(model, documents, repeats=repeats)
-    info("| system | words | seconds | words/s | peak RSS (MiB) | load+warm-up (s) |\n|---|---|---|---|---|---|")
-    for r in results:
-        info(f"| {r['system']} | {r['words']} | {r['seconds']:.2f} | {r['words_per_second']:.0f} | {r['peak_rss_mib']:.0f} | {r['load_and_warmup_seconds']:.1f} |")
-    atomic_write_text(output, _json.dumps(results, indent=2) + "\n")
-    good(f"Wrote {output}")
+    for path in texts:
+        if not path.is_file():
+            raise missing_file(str(path), "Corpus file", "Run `make ingest` first.")
+    measurements = benchmark(model, texts, words=words, small_words=small_words, underthesea_words=underthesea_words, workers=workers, progress=info)
+    table = benchmark_markdown(measurements)
+    atomic_write_text(output, benchmark_json(measurements))
+    atomic_write_text(output.with_suffix(".md"), table)
+    info(table)
+    good(f"Wrote {output} and {output.with_suffix('.md')}")
 
 
 from .cli_doccano import doccano_app

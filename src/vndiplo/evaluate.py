@@ -94,14 +94,10 @@ def score(gold_docs: list[AnnotatedDoc], pred_docs: list[AnnotatedDoc], labels: 
 
 
 def model_predictor(nlp) -> Predictor:
-    def predict(docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:
-        texts = (doc.text for doc in docs)
-        return [
-            AnnotatedDoc(doc.id, doc.text, [Span(e.start_char, e.end_char, e.label_) for e in parsed.ents])
-            for doc, parsed in zip(docs, nlp.pipe(texts, batch_size=16))
-        ]
+    """The pipeline's own spans (untrimmed), a document of any length included."""
+    from .stream import pipe_spans
 
-    return predict
+    return lambda docs: list(pipe_spans(nlp, docs))
 
 
 def build_gazetteer(train_docs: list[AnnotatedDoc]) -> dict[str, str]:
@@ -604,51 +600,3 @@ def _news_test_tables(summary: dict, labels: LabelSet) -> list[str]:
 
 
 # --- speed and memory ----------------------------------------------------------------------
-
-
-def _benchmark_worker(system: str, model: str, texts: list[str], repeats: int, queue) -> None:
-    """Runs in a fresh process so that its peak memory is its own."""
-    import resource
-    import time
-
-    started = time.perf_counter()
-    if system == "model":
-        from .model import load
-
-        nlp = load(model)
-        run = lambda: [doc.ents for doc in nlp.pipe(texts)]  # noqa: E731
-    else:
-        run = lambda: [underthesea_spans(text) for text in texts]  # noqa: E731
-    run()  # warm-up: lazy model loading is not throughput
-    load_seconds = time.perf_counter() - started
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        timings.append(time.perf_counter() - start)
-    words = sum(len(text.split()) for text in texts)
-    queue.put(
-        {
-            "system": system,
-            "words": words,
-            "seconds": min(timings),
-            "words_per_second": words / min(timings),
-            "load_and_warmup_seconds": load_seconds,
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        }
-    )
-
-
-def benchmark(model: Path, texts: list[str], *, repeats: int = 3, systems: tuple[str, ...] = ("model", "underthesea")) -> list[dict]:
-    """Words per second (best of `repeats`) and peak resident memory, each system in its own process."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    results = []
-    for system in systems:
-        queue = context.Queue()
-        process = context.Process(target=_benchmark_worker, args=(system, str(model), texts, repeats, queue))
-        process.start()
-        results.append(queue.get())
-        process.join()
-    return results

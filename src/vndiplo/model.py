@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -52,37 +51,28 @@ def read_texts(path: Path) -> list[AnnotatedDoc]:
 
 
 def predict(nlp, docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:
-    """Predicted spans, trimmed to the spec's edges; spans the spec forbids are dropped.
+    """Predicted spans as the spec allows them (`annotations.spec_spans`)."""
+    from .stream import spacy_predictor
 
-    A span of bare punctuation, one across a line break or one cutting a word
-    is never right, and would make the file fail `validate` and
-    `doccano push --pre-annotations`.
+    return list(spacy_predictor(nlp)(docs))
+
+
+def visualize(nlp, docs, path: Path) -> None:
+    """displaCy entity HTML, one section per document, in the label colours of the config.
+
+    Spans come from :func:`stream.pipe_spans` (so a document of any length renders) and
+    are drawn from displaCy's manual format.
     """
-    from .annotations import ERROR, check_document, trim_document
-    from .evaluate import model_predictor
-
-    predicted = []
-    for doc in model_predictor(nlp)(docs):
-        trimmed = trim_document(doc)[0]
-        forbidden = {(f.start, f.end) for f in check_document(trimmed) if f.level == ERROR}
-        predicted.append(AnnotatedDoc(trimmed.id, trimmed.text, [s for s in trimmed.spans if (s.start, s.end) not in forbidden], trimmed.meta))
-    return predicted
-
-
-def write_predictions(docs: list[AnnotatedDoc], path: Path) -> None:
-    """Doccano JSONL (`id`, `text`, `label`), the shape `doccano push --pre-annotations` takes."""
-    atomic_write_text(path, "".join(json.dumps(doc.to_record(), ensure_ascii=False) + "\n" for doc in docs))
-
-
-def visualize(nlp, docs: list[AnnotatedDoc], path: Path) -> None:
-    """displaCy entity HTML, one section per document, in the label colours of the config."""
     from spacy import displacy
 
+    from .stream import pipe_spans
+
     labels = load_labels()
-    parsed = list(nlp.pipe(doc.text for doc in docs))
-    for doc, annotated in zip(parsed, docs):
-        doc.user_data["title"] = annotated.id
-    html = displacy.render(parsed, style="ent", page=True, options={"ents": labels.names, "colors": labels.colors})
+    sections = [
+        {"text": doc.text, "title": doc.id, "ents": [{"start": s.start, "end": s.end, "label": s.label} for s in doc.spans]}
+        for doc in pipe_spans(nlp, docs)
+    ]
+    html = displacy.render(sections, style="ent", page=True, manual=True, options={"ents": labels.names, "colors": labels.colors})
     atomic_write_text(path, html)
 
 
