@@ -7,6 +7,9 @@ import pytest
 
 from vndiplo.annotations import AnnotatedDoc, Span
 
+# The admin password of every Doccano server the tests start.
+ADMIN_PASSWORD = "Admin-pass-for-tests-1"
+
 SENTENCES = [
     ("Ngày 21/1, Ngoại trưởng Nga Sergei Lavrov gặp Antony Blinken tại Geneva (Thụy Sĩ).",
      [("Ngày 21/1", "DATE"), ("Ngoại trưởng", "TITLE"), ("Nga", "GPE"), ("Sergei Lavrov", "PER"), ("Antony Blinken", "PER"), ("Geneva", "GPE"), ("Thụy Sĩ", "GPE")]),
@@ -97,7 +100,7 @@ def doccano_server(request, tmp_path_factory):
                     "(set VNDIPLO_SKIP_DOCCANO=1 to skip them knowingly)", pytrace=False)
     data_dir = tmp_path_factory.mktemp("doccano-data")
     try:
-        server = serve(username="admin", password="Admin-pass-for-tests-1", port=free_port(), workers=2, data_dir=data_dir)
+        server = serve(username="admin", password=ADMIN_PASSWORD, port=free_port(), workers=2, data_dir=data_dir)
     except VndiploError as error:
         pytest.fail(f"Doccano did not start:\n{error.message}", pytrace=False)
     yield Credentials(server.url, "admin", "Admin-pass-for-tests-1")

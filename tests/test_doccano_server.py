@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ADMIN_PASSWORD
 from typer.testing import CliRunner
 
 from vndiplo.annotations import AnnotatedDoc, Span, read_annotations
