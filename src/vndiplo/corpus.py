@@ -159,11 +159,23 @@ def iter_jsonl(path: Path):
                 raise errors.bad_jsonl(str(path), number, exc.msg) from None
 
 
+def text_record(line: str, path: Path, number: int) -> dict:
+    """One JSONL line that holds a document: a JSON object with a string `text` (bad JSON names the place)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise errors.bad_jsonl(str(path), number, exc.msg) from None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise errors.bad_jsonl(str(path), number, "a record needs a string field `text`")
+    return record
+
+
 def read_jsonl(path: Path, source: str | None = None) -> list[tuple[Document, list[str]]]:
     results = []
-    for number, record in iter_jsonl(path):
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise errors.bad_jsonl(str(path), number, "a record needs a string field `text`")
+    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
+        if not line.strip():
+            continue
+        record = text_record(line, path, number)
         doc_id = check_document_id(record.get("id", f"{path.stem}-{number:04d}"), f"{path}:{number}")
         meta = {k: v for k, v in record.items() if k not in {"id", "text", "title", "source"}}
         results.append(

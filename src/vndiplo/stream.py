@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator
 
 from . import errors
 from .annotations import AnnotatedDoc, Span, spec_spans
+from .corpus import text_record
 from .text import count_words, decode_utf8
 
 # A piece is at most this many characters (about 2,000 Vietnamese syllables): far below
@@ -68,13 +69,7 @@ def read_jsonl_docs(path: Path) -> Iterator[TextDoc]:
     for number, raw in _jsonl_lines(path):
         if not raw.strip():
             continue
-        line = decode_utf8(raw, f"{path}:{number}")  # a UTF-8 BOM on the first line is dropped there
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise errors.bad_jsonl(str(path), number, exc.msg) from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise errors.bad_jsonl(str(path), number, "a record needs a string field `text`")
+        record = text_record(decode_utf8(raw, f"{path}:{number}"), path, number)  # a UTF-8 BOM on the first line is dropped there
         ordinal += 1
         yield TextDoc(str(record.get("id", f"{document_stem(path)}-{ordinal:04d}")), record["text"])
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from . import errors
-from .corpus import atomic_write_text
+from .corpus import atomic_write_text, text_record
 from .text import decode_utf8
 
 _OPENERS = {".xz": lzma.open, ".gz": gzip.open}
@@ -65,13 +65,7 @@ def read_plain_texts(path: Path) -> Iterator[str]:
                 if not is_jsonl:
                     yield line
                     continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise errors.bad_jsonl(str(path), number, exc.msg) from None
-                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                    raise errors.bad_jsonl(str(path), number, "a record needs a string field `text`")
-                yield record["text"]
+                yield text_record(line, path, number)["text"]
     except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, EOFError) as exc:
         raise errors.VndiploError(f"{path} cannot be read as compressed UTF-8 text", str(exc), "Check the file; re-download or re-compress it.") from None
 
