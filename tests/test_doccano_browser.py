@@ -188,6 +188,13 @@ class Walk:
         self.element("#container text")
         self.shot("annotation-view")
 
+    def annotate_as(self, username: str, password: str, doc_id: str, text: str) -> None:
+        """Log in, open the project, start annotating and go to `doc_id`: where every labelling step begins."""
+        self.log_in(username, password)
+        self.open_project(PROJECT)
+        self.start_annotation()
+        self.go_to_document(doc_id, text)
+
     def go_to_document(self, doc_id: str, text: str) -> None:
         """Next document (the arrow in the toolbar) until the metadata table shows `doc_id`, then wait for its text."""
         for _ in range(len(TEXTS)):
@@ -387,10 +394,7 @@ def test_labels_made_key_first_with_the_mouse_and_a_checked_document_are_pulled_
     api = Doccano(doccano_server)
     doc_id = "b1-keys"
     text, example = TEXTS[doc_id], examples[doc_id]
-    walk.log_in("admin", doccano_server.password)
-    walk.open_project(PROJECT)
-    walk.start_annotation()
-    walk.go_to_document(doc_id, text)
+    walk.annotate_as("admin", doccano_server.password, doc_id, text)
     walk.label_key_first(text, "p", [find(text, "Sergei Lavrov"), find(text, "Antony Blinken")], api, example)
     walk.label_key_first(text, "g", [find(text, "Nga"), find(text, "Geneva"), find(text, "Thụy Sĩ")], api, example)
     walk.label_key_first(text, "t", [find(text, "Ngoại trưởng")], api, example)
@@ -411,10 +415,7 @@ def test_a_suggestion_corrected_in_the_browser_is_pulled_as_corrected(walk, proj
     api = Doccano(doccano_server)
     doc_id = "b2-suggested"
     text, example = TEXTS[doc_id], examples[doc_id]
-    walk.log_in("admin", doccano_server.password)
-    walk.open_project(PROJECT)
-    walk.start_annotation()
-    walk.go_to_document(doc_id, text)
+    walk.annotate_as("admin", doccano_server.password, doc_id, text)
     moskva = find(text, "Moskva")
     walk.open_span_menu(text, moskva)
     gpe = walk.wait.until(lambda d: next((i for i in walk.elements(".v-menu__content .v-list-item") if i.text.split()[-1:] == ["GPE"]), None))
@@ -496,10 +497,7 @@ def test_a_selection_across_a_line_wrap_is_never_written_at_the_wrong_place(walk
     doc_id = "b4-wrap"
     text, example = TEXTS[doc_id], examples[doc_id]
     nato = find(text, NATO)
-    walk.log_in(LAN, LAN_PASSWORD)
-    walk.open_project(PROJECT)
-    walk.start_annotation()
-    walk.go_to_document(doc_id, text)
+    walk.annotate_as(LAN, LAN_PASSWORD, doc_id, text)
     for width in range(1280, 640, -20):  # narrow the window until the name breaks across two lines
         walk.driver.set_window_size(width, 900)
         walk.wait.until(lambda d: walk.box(text, nato.start) is not None)
