@@ -59,7 +59,7 @@ evaluate: train
 # reports/. Cross-validation on all the gold, with and without word vectors; each also trains on all
 # the gold and scores that model on the held-out news test (with a learning curve there). Then
 # models trained for the news test only (--folds 0): the shipped training gold, the seeds alone,
-# seeds + extra corpus, and second seeds of the main choices; and the rules' ablations.
+# seeds + extra corpus, second seeds of the main choices, a narrower tok2vec (64) for speed; and the rules' ablations.
 NO_VECTORS := --set paths.vectors=null --set components.tok2vec.model.embed.include_static_vectors=false
 NO_BOUNDARY_RULES := --disable line_breaks --disable entity_edges
 NEWS_ONLY := --folds 0 --no-underthesea --jobs $(JOBS) --news-test $(NEWS_TEST)
@@ -68,6 +68,8 @@ crossval: dataset
 	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --no-curve --jobs $(JOBS) --news-test $(NEWS_TEST) $(CORPORA) $(NO_VECTORS) --output training/crossval-novectors
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 --output training/news-shipped
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 --output training/news-shipped-seed1
+	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 --set components.tok2vec.model.encode.width=64 --output training/news-shipped-width64
+	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 --set components.tok2vec.model.encode.width=64 --output training/news-shipped-width64-seed1
 	$(BIN)/vndiplo crossval $(GOLD) $(NEWS_ONLY) --seed 1 --output training/news-all-gold-seed1
 	$(BIN)/vndiplo crossval $(GOLD) $(NEWS_ONLY) --seed 1 $(NO_VECTORS) --output training/news-all-gold-novectors-seed1
 	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl --folds 0 --jobs $(JOBS) --news-test $(NEWS_TEST) --output training/news-seeds
@@ -75,7 +77,7 @@ crossval: dataset
 	$(BIN)/vndiplo evaluate training/crossval/models/all/model-last $(NEWS_TEST) --disable date_rules --no-baselines --output training/news-without-date-rules
 	$(BIN)/vndiplo evaluate training/news-shipped/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules
 	$(BIN)/vndiplo evaluate training/news-shipped-seed1/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules-seed1
-	for run in crossval crossval-novectors news-shipped news-shipped-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
+	for run in crossval crossval-novectors news-shipped news-shipped-seed1 news-shipped-width64 news-shipped-width64-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/crossval.json reports/$$run/; done
 	for run in news-without-date-rules news-without-boundary-rules news-without-boundary-rules-seed1; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/scores.json reports/$$run/; done
