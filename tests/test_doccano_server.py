@@ -133,9 +133,9 @@ def test_push_uploads_the_documents_of_the_order_in_that_order(doccano_server, c
 
 def test_push_uncertain_uploads_the_committee_order_one_batch_at_a_time(doccano_server, corpus_file, tiny_committee):
     from vndiplo.loop import uncertainty_order
-    from vndiplo.model import read_texts
 
-    expected, _ = uncertainty_order(read_texts(corpus_file), tiny_committee)
+    documents = [AnnotatedDoc(doc_id, doc.text, []) for doc_id, doc in read_corpus(corpus_file).items()]
+    expected, _ = uncertainty_order(documents, tiny_committee)
     members = [arg for path in tiny_committee for arg in ("--committee", str(path))]
     command = ["push", str(corpus_file), "--project", "uncertain-first", "--order", "uncertain", *members, "--limit", "3"]
     first = _invoke(command, doccano_server)

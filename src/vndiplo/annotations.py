@@ -585,26 +585,26 @@ def revisions_log(revisions: list[dict]) -> str:
     return "\n".join(f"- `{r['id']}` removed {spans(r.get('remove', []))}; added {spans(r.get('add', []))} — {r.get('note', '')}" for r in revisions)
 
 
+def _records_naming(path: Path, field: str, shape: str) -> list[dict]:
+    """The objects of a JSONL file, each holding a string `field`; `shape` tells the user what a record is."""
+    records = []
+    for number, record in iter_jsonl(path):
+        if not isinstance(record, dict) or not isinstance(record.get(field), str):
+            raise errors.bad_jsonl(str(path), number, shape)
+        records.append(record)
+    return records
+
+
 def read_review(path: Path) -> list[dict]:
     """Review records (conflict decisions, kept warnings): each an object with a string `key`."""
     if not path.exists():
         return []
-    records = []
-    for number, record in iter_jsonl(path):
-        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
-            raise errors.bad_jsonl(str(path), number, "a review record is an object with a string `key` (copy the records vndiplo wrote)")
-        records.append(record)
-    return records
+    return _records_naming(path, "key", "a review record is an object with a string `key` (copy the records vndiplo wrote)")
 
 
 def read_revisions(path: Path) -> list[dict]:
     """Revision records of `adjudicate --revisions`: each an object naming its document (`id`)."""
-    records = []
-    for number, record in iter_jsonl(path):
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise errors.bad_jsonl(str(path), number, "a revision is an object {id, remove, add, note} with the document's `id`")
-        records.append(record)
-    return records
+    return _records_naming(path, "id", "a revision is an object {id, remove, add, note} with the document's `id`")
 
 
 def write_review(records: list[dict], path: Path) -> None:

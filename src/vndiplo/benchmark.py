@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from .corpus import read_corpus
 from .text import count_words
@@ -48,18 +48,25 @@ def texts_by_kind(paths: Iterable[Path]) -> dict[str, list[tuple[str, str]]]:
     return grouped
 
 
+def repeated(docs: list[tuple[str, str]], words: int) -> Iterator[tuple[str, str]]:
+    """The documents over and over (ids made unique) until they hold at least `words` words."""
+    held, round_ = 0, 0
+    while held < words:
+        round_ += 1
+        for doc_id, text in docs:
+            yield f"{doc_id}~{round_}", text
+            held += count_words(text)
+            if held >= words:
+                return
+
+
 def write_repeated(docs: list[tuple[str, str]], words: int, path: Path) -> int:
-    """A JSONL of the documents repeated (ids made unique) until it holds at least `words` words."""
+    """A JSONL of the documents repeated until it holds at least `words` words; returns the words written."""
     written = 0
     with open(path, "w", encoding="utf-8") as handle:
-        round_ = 0
-        while written < words:
-            round_ += 1
-            for doc_id, text in docs:
-                handle.write(json.dumps({"id": f"{doc_id}~{round_}", "text": text}, ensure_ascii=False) + "\n")
-                written += count_words(text)
-                if written >= words:
-                    break
+        for doc_id, text in repeated(docs, words):
+            handle.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
+            written += count_words(text)
     return written
 
 
@@ -71,8 +78,11 @@ def run_measured(command: list[str]) -> tuple[float, float, float]:
     """
     import psutil
 
+    # stderr goes to a file, not a pipe: a pipe nobody reads while the run goes on (Ray logs a lot)
+    # would fill up and stop the command.
+    errors_file = tempfile.TemporaryFile()
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors_file)
     root = psutil.Process(process.pid)
     peak_one = peak_all = 0
     while process.poll() is None:
@@ -89,10 +99,13 @@ def run_measured(command: list[str]) -> tuple[float, float, float]:
             pass
         time.sleep(0.05)
     seconds = time.perf_counter() - started
+    with errors_file:
+        errors_file.seek(0)
+        stderr = errors_file.read().decode(errors="replace")
     if process.returncode != 0:
         from . import errors
 
-        raise errors.VndiploError("A benchmark run failed", " ".join(command) + "\n" + process.stderr.read().decode()[-2000:], "Run that command by hand to see why.")
+        raise errors.VndiploError("A benchmark run failed", " ".join(command) + "\n" + stderr[-2000:], "Run that command by hand to see why.")
     return seconds, peak_one / 2**20, peak_all / 2**20
 
 
@@ -157,9 +170,8 @@ def benchmark(
                 measurements.append(Measurement(kind, system, held, seconds, held / seconds, peak_one, peak_all))
             if progress is not None:
                 progress(f"{kind}: underthesea")
-            sample = Path(tmp) / f"{kind}-underthesea.jsonl"
-            held = write_repeated(docs, underthesea_words, sample)
-            texts = [json.loads(line)["text"] for line in sample.read_text(encoding="utf-8").splitlines()]
+            texts = [text for _, text in repeated(docs, underthesea_words)]
+            held = sum(count_words(text) for text in texts)
             seconds, peak = underthesea_speed(texts)
             measurements.append(Measurement(kind, f"underthesea NER ({held:,} words)", held, seconds, held / seconds, peak, peak))
     return measurements

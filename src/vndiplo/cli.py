@@ -16,6 +16,7 @@ from typing import List, Optional
 import typer
 
 from .errors import VndiploError, file_system, missing_file
+from .stream import BATCH_WORDS
 
 app = typer.Typer(
     name="vndiplo",
@@ -551,7 +552,7 @@ def predict_cli(
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to run on (e.g. ray://head:10001 or auto); default: a local Ray instance."),
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Ray actors, each with its own copy of the pipeline (--engine ray)."),
     resume: bool = typer.Option(False, "--resume", help="Keep the documents already in OUT.part (left by a killed run) and do the rest."),
-    batch_words: int = typer.Option(2_000, "--batch-words", min=1, help="Words handed to the pipeline at once."),
+    batch_words: int = typer.Option(BATCH_WORDS, "--batch-words", min=1, help="Words handed to the pipeline at once."),
 ):
     """Label documents with the trained pipeline, streaming; writes Doccano JSONL.
 
@@ -564,9 +565,10 @@ def predict_cli(
     *inputs, output = paths
     refuse_output_among_inputs(output, inputs)
     if engine is Engine.ray:
+        from .model import DEFAULT_MODEL
         from .ray_engine import ray_engine
 
-        job = ray_engine(str(model or "training/model-best"), address=address, workers=workers, batch_words=batch_words)
+        job = ray_engine(str(model or DEFAULT_MODEL), address=address, workers=workers, batch_words=batch_words)
     else:
         from .model import load
 

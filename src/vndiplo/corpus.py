@@ -149,33 +149,37 @@ def read_txt(path: Path, source: str | None = None) -> list[tuple[Document, list
     return [make_document(path.stem, raw, source=_source_name(path, source), path=str(path))]
 
 
+def json_line(line: str, path: Path, number: int) -> object:
+    """One JSONL line parsed; bad JSON names the file and line."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise errors.bad_jsonl(str(path), number, exc.msg) from None
+
+
 def iter_jsonl(path: Path):
     """(line number, object) for each non-blank line; bad UTF-8 or JSON names the place."""
     for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
         if line.strip():
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise errors.bad_jsonl(str(path), number, exc.msg) from None
+            yield number, json_line(line, path, number)
 
 
-def text_record(line: str, path: Path, number: int) -> dict:
-    """One JSONL line that holds a document: a JSON object with a string `text` (bad JSON names the place)."""
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise errors.bad_jsonl(str(path), number, exc.msg) from None
+def require_text(record: object, path: Path, number: int) -> dict:
+    """The record, if it holds a document: a JSON object with a string `text`."""
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
         raise errors.bad_jsonl(str(path), number, "a record needs a string field `text`")
     return record
 
 
+def text_record(line: str, path: Path, number: int) -> dict:
+    """One JSONL line that holds a document (for readers that stream their lines)."""
+    return require_text(json_line(line, path, number), path, number)
+
+
 def read_jsonl(path: Path, source: str | None = None) -> list[tuple[Document, list[str]]]:
     results = []
-    for number, line in enumerate(decode_utf8(path.read_bytes(), str(path)).splitlines(), start=1):
-        if not line.strip():
-            continue
-        record = text_record(line, path, number)
+    for number, raw in iter_jsonl(path):
+        record = require_text(raw, path, number)
         doc_id = check_document_id(record.get("id", f"{path.stem}-{number:04d}"), f"{path}:{number}")
         meta = {k: v for k, v in record.items() if k not in {"id", "text", "title", "source"}}
         results.append(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -331,8 +332,6 @@ _LEFTOVERS = (".dataset.tmp",)  # the temporary folder of vndiplo before the sta
 
 def _swap_in(staging: Path, out: Path) -> None:
     """Rename every staged output into `out` (each rename atomic), then drop the staging folder."""
-    import shutil
-
     for name in OUTPUT_NAMES:
         staged, target = staging / name, out / name
         if not staged.exists():
@@ -350,8 +349,6 @@ def _swap_in(staging: Path, out: Path) -> None:
 
 def settle_interrupted_run(out: Path) -> str | None:
     """Finish or undo a `dataset` run that was killed, and remove its temporary files; say which."""
-    import shutil
-
     staging = out / STAGING
     settled = None
     if (staging / COMPLETE).exists():
@@ -397,8 +394,6 @@ def write_outputs(built: BuiltDataset, out: Path) -> tuple[dict[str, Path], str 
 
     Returns the paths written and what was done about an interrupted earlier run (or None).
     """
-    import shutil
-
     with _writing(out):
         settled = settle_interrupted_run(out)
         staging = out / STAGING

@@ -597,6 +597,3 @@ def _news_test_tables(summary: dict, labels: LabelSet) -> list[str]:
         lines += ["", "Learning curve on the news test (a share of the gold, shuffled → news-test micro-F1):", "", "| share | documents | micro-F1 |", "|---|---|---|"]
         lines += [f"| {p['fraction']:.0%} | {p['documents']} | {p['f1']:.3f} |" for p in summary["news_curve"]]
     return lines
-
-
-# --- speed and memory ----------------------------------------------------------------------

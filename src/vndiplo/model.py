@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from . import errors
-from .annotations import AnnotatedDoc, read_annotations
-from .corpus import atomic_write_text, read_corpus
+from .annotations import AnnotatedDoc
+from .corpus import atomic_write_text
 from .labels import load_labels
 
 DEFAULT_MODEL = Path("training/model-best")
@@ -35,19 +35,6 @@ def load(path: str | Path | None = None, disable: tuple[str, ...] = ()):
     if unknown:
         raise errors.VndiploError(f"The pipeline at {model} has no component {', '.join(unknown)}", "", "Name components of its config's [nlp] pipeline.")
     return spacy.load(model, disable=list(disable))
-
-
-def read_texts(path: Path) -> list[AnnotatedDoc]:
-    """Documents to label: a corpus JSONL (ingest output) or Doccano JSONL; spans are ignored."""
-    if not path.exists():
-        raise errors.missing_file(str(path), "Input", "Give a corpus JSONL written by `vndiplo ingest`.")
-    first = path.read_text(encoding="utf-8").lstrip()[:1]
-    if first != "{":
-        raise errors.VndiploError(f"{path} is not JSON Lines", "", "Ingest plain text first: vndiplo ingest FILES --out docs.jsonl")
-    try:
-        return [AnnotatedDoc(doc.id, doc.text, []) for doc in read_corpus(path).values()]
-    except (errors.VndiploError, TypeError):
-        return [AnnotatedDoc(doc.id, doc.text, []) for doc in read_annotations(path)]
 
 
 def predict(nlp, docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:

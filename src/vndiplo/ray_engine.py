@@ -48,8 +48,7 @@ class PipelineActor:
         self.predict = spacy_predictor(load_pipeline(model), batch_words=batch_words)
 
     def __call__(self, batch: dict) -> dict:
-        missing = [index for index, doc_id in enumerate(batch["id"]) if doc_id is None]
-        if missing:
+        if any(doc_id is None for doc_id in batch["id"]):
             raise errors.VndiploError(
                 "A record has no `id`", "the Ray engine needs an id in every record (vndiplo ingest writes them)", "Ingest the input first, or use --engine local."
             )
