@@ -161,6 +161,14 @@ def test_binary_input_to_predict_is_one_clear_error(tmp_path, tiny_model):
     assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_a_run_that_fails_before_its_first_document_leaves_no_part_file(tmp_path, tiny_model):
+    path = tmp_path / "archive.jsonl"
+    path.write_bytes(b"\x00\x01 not text\n")
+    result = runner.invoke(app, ["predict", str(path), str(tmp_path / "out.jsonl"), "--model", str(tiny_model)])
+    assert result.exit_code == 1 and "binary" in result.output
+    assert list(tmp_path.iterdir()) == [path]
+
+
 def test_an_input_of_another_kind_is_refused_with_the_formats_read(tmp_path, tiny_model):
     path = tmp_path / "report.pdf"
     path.write_bytes(b"%PDF-1.4\n")

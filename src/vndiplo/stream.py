@@ -232,7 +232,7 @@ def refuse_output_among_inputs(output: Path, inputs: Iterable[Path]) -> None:
         if target == source or (source.is_dir() and source in target.parents and target.suffix == ".txt"):
             raise errors.VndiploError(
                 f"The output {output} is the input {path}",
-                "predict reads the input while it writes; writing over it would lose documents",
+                "the input is read while the output is written; writing over it would lose documents",
                 "Give another output path, e.g. predictions.jsonl.",
             )
 
@@ -303,15 +303,20 @@ def predict_to_file(engine: Engine, inputs: list[Path], output: Path, *, resume:
     done = _done_records(part) if resume else []
     written, spans, words = 0, sum(count for _, count in done), 0
     part.parent.mkdir(parents=True, exist_ok=True)
-    with open(part, "a" if resume else "w", encoding="utf-8", newline="\n") as handle:
-        for predicted in engine(inputs, [doc_id for doc_id, _ in done]):
-            handle.write(json.dumps(predicted.to_record(), ensure_ascii=False) + "\n")
-            handle.flush()
-            written += 1
-            spans += len(predicted.spans)
-            words += count_words(predicted.text)
-            if progress is not None:
-                progress(len(done) + written, words)
-        os.fsync(handle.fileno())
+    try:
+        with open(part, "a" if resume else "w", encoding="utf-8", newline="\n") as handle:
+            for predicted in engine(inputs, [doc_id for doc_id, _ in done]):
+                handle.write(json.dumps(predicted.to_record(), ensure_ascii=False) + "\n")
+                handle.flush()
+                written += 1
+                spans += len(predicted.spans)
+                words += count_words(predicted.text)
+                if progress is not None:
+                    progress(len(done) + written, words)
+            os.fsync(handle.fileno())
+    except BaseException:
+        if not done and not written:  # nothing to resume from: leave no empty part file behind
+            part.unlink(missing_ok=True)
+        raise
     os.replace(part, output)
     return PredictionRun(documents=len(done) + written, spans=spans, resumed=len(done))
