@@ -16,9 +16,20 @@ NEWS_TEST := annotations/news-test/gold.jsonl
 # Trainings at the same time in crossval and loop-study (one core each).
 JOBS ?= 2
 
-.PHONY: all install browser ingest dataset train evaluate crossval loop benchmark vectors test clean
+.PHONY: all install browser ingest dataset train evaluate crossval loop benchmark vectors test test-fast clean
 
-all: evaluate
+# Each step is a file target: make re-runs a step only when its inputs (data, configuration or the
+# code in src/) are newer than its outputs. `make ingest`, `make dataset`, `make train` and
+# `make evaluate` name the steps.
+CODE := $(shell find src/vndiplo -name '*.py') pyproject.toml
+CORPUS_FILES := corpus/docs.jsonl corpus/extra.jsonl corpus/vtb.jsonl corpus/viwiki.jsonl corpus/news-test.jsonl
+DATASET := corpus/train.spacy
+MODEL := training/model-best/meta.json
+SCORES := training/evaluation/scores.json training/news-test/scores.json
+
+all: $(SCORES)
+	@for report in training/evaluation/report.md training/news-test/report.md; do \
+		echo; echo "== $$report"; sed -n '/^## Scores per label/,/^## Coarse/p' $$report | grep '^|'; done
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,21 +49,30 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
 	else echo "!!! chromium / chromium-driver missing and not root: the browser tests will be SKIPPED (sudo apt-get install chromium chromium-driver)"; fi
 
-ingest: install
-	$(BIN)/vndiplo ingest seeds/ --out corpus/docs.jsonl
-	$(BIN)/vndiplo ingest corpus/extra-corpus/wiki corpus/extra-corpus/vtb --out corpus/extra.jsonl
-	$(BIN)/vndiplo ingest corpus/vtb/*.conllu --skip-sentences corpus/vtb/in-extra-corpus.txt --out corpus/vtb.jsonl
-	$(BIN)/vndiplo ingest corpus/viwiki --out corpus/viwiki.jsonl
-	$(BIN)/vndiplo ingest corpus/news-test/news-test.jsonl --out corpus/news-test.jsonl
+ingest: $(CORPUS_FILES)
+corpus/docs.jsonl: $(STAMP) $(CODE) $(wildcard seeds/*.txt)
+	$(BIN)/vndiplo ingest seeds/ --out $@
+corpus/extra.jsonl: $(STAMP) $(CODE) $(shell find corpus/extra-corpus/wiki corpus/extra-corpus/vtb -type f)
+	$(BIN)/vndiplo ingest corpus/extra-corpus/wiki corpus/extra-corpus/vtb --out $@
+corpus/vtb.jsonl: $(STAMP) $(CODE) $(wildcard corpus/vtb/*.conllu) corpus/vtb/in-extra-corpus.txt
+	$(BIN)/vndiplo ingest corpus/vtb/*.conllu --skip-sentences corpus/vtb/in-extra-corpus.txt --out $@
+corpus/viwiki.jsonl: $(STAMP) $(CODE) $(shell find corpus/viwiki -type f)
+	$(BIN)/vndiplo ingest corpus/viwiki --out $@
+corpus/news-test.jsonl: $(STAMP) $(CODE) corpus/news-test/news-test.jsonl
+	$(BIN)/vndiplo ingest corpus/news-test/news-test.jsonl --out $@
 
-dataset: ingest
+dataset: $(DATASET)
+$(DATASET): $(CORPUS_FILES) $(TRAIN_GOLD)
 	$(BIN)/vndiplo dataset $(TRAIN_GOLD) --out corpus/ $(CORPORA) --dev 0.1 --test 0.2 --folds 5
 
-train: dataset
+train: $(MODEL)
+$(MODEL): $(DATASET) configs/ner.cfg $(wildcard configs/vectors/*) configs/gazetteers/entities.tsv
 	$(BIN)/vndiplo train corpus/ --output training/
 
-evaluate: train
+evaluate: $(SCORES)
+training/evaluation/scores.json: $(MODEL)
 	$(BIN)/vndiplo evaluate training/model-best corpus/test.spacy --output training/evaluation
+training/news-test/scores.json: $(MODEL) $(NEWS_TEST)
 	$(BIN)/vndiplo evaluate training/model-best $(NEWS_TEST) --output training/news-test
 
 # Slow (about 2.5 hours with JOBS=2 on 2 cores): every figure of the README's Results, copied to
@@ -100,8 +120,15 @@ benchmark: train
 vectors: install
 	$(BIN)/vndiplo vectors ../shared/viwiki/viwiki-2017.jsonl.xz --out configs/vectors
 
+# The whole suite, as CI runs it: lint and types, then every test (real Doccano, browser, Ray, slow).
 test: install browser
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -ra
+
+# While developing: the unit tests only (no Doccano, browser, Ray or end-to-end training).
+test-fast: install
+	$(BIN)/python -m pytest -ra -m "not doccano and not browser and not ray and not slow"
 
 clean:
 	rm -rf training/ corpus/dataset corpus/*.spacy corpus/*.conll

@@ -1,11 +1,13 @@
 """Shared fixtures: a handful of annotated Vietnamese sentences, tiny models, and one real Doccano server."""
 
+import json
 import os
 import warnings
+from pathlib import Path
 
 import pytest
 
-from vndiplo.annotations import AnnotatedDoc, Span
+from vndiplo.annotations import AnnotatedDoc, Span, write_annotations
 
 # The admin password of every Doccano server the tests start.
 ADMIN_PASSWORD = "Admin-pass-for-tests-1"
@@ -74,7 +76,7 @@ def loud(config, message: str) -> None:
     banner = "!" * 100
     if reporter is not None:
         reporter.write_line(f"\n{banner}\n{message}\n{banner}", red=True, bold=True)
-    warnings.warn(message)
+    warnings.warn(message, stacklevel=2)
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +115,31 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# One meeting sentence with its gold spans, shared by the annotation and adjudication tests.
+MEETING = "Ngoại trưởng Nga Sergei Lavrov gặp Antony Blinken tại Geneva (Thụy Sĩ)."
+#          0           12 13 17            30 31 35          49 50 54    61 62    69
+MEETING_GOLD = [
+    Span(0, 12, "TITLE"), Span(13, 16, "GPE"), Span(17, 30, "PER"), Span(35, 49, "PER"), Span(54, 60, "GPE"), Span(62, 69, "GPE"),
+]
+
+
+def meeting(spans, doc_id="d1", text=MEETING) -> AnnotatedDoc:
+    """The meeting sentence (or another text) with the given spans."""
+    return AnnotatedDoc(doc_id, text, list(spans))
+
+
+def write_jsonl(path: Path, docs) -> Path:
+    write_annotations(docs, path)
+    return path
+
+
+def write_records(path: Path, records: list) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def flat(output: str) -> str:
+    """Command output with every run of whitespace as one space: wasabi wraps messages at 80 columns."""
+    return " ".join(output.split())

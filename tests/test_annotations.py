@@ -1,50 +1,30 @@
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from vndiplo.adjudication import adjudicate, agreement
 from vndiplo.annotations import (
-    AnnotatedDoc,
     Span,
-    adjudicate,
-    agreement,
     check_consistency,
     check_document,
     read_annotations,
     trim_document,
-    write_annotations,
 )
 from vndiplo.cli import app
 from vndiplo.errors import VndiploError
 
+from conftest import MEETING, MEETING_GOLD, flat, meeting, write_jsonl, write_records
+
 runner = CliRunner()
-TEXT = "Ngoại trưởng Nga Sergei Lavrov gặp Antony Blinken tại Geneva (Thụy Sĩ)."
-#       0           12 13 17            30 31 35          49 50 54    61 62    69
-
-
-def spans_of(*triples):
-    return [Span(*t) for t in triples]
-
-
-GOLD = spans_of((0, 12, "TITLE"), (13, 16, "GPE"), (17, 30, "PER"), (35, 49, "PER"), (54, 60, "GPE"), (62, 69, "GPE"))
-
-
-def doc(spans, doc_id="d1", text=TEXT):
-    return AnnotatedDoc(doc_id, text, list(spans))
-
-
-def write_jsonl(path: Path, docs):
-    write_annotations(docs, path)
-    return path
 
 
 def test_fixture_offsets_are_what_they_claim():
-    assert [TEXT[s.start : s.end] for s in GOLD] == ["Ngoại trưởng", "Nga", "Sergei Lavrov", "Antony Blinken", "Geneva", "Thụy Sĩ"]
+    assert [MEETING[s.start : s.end] for s in MEETING_GOLD] == ["Ngoại trưởng", "Nga", "Sergei Lavrov", "Antony Blinken", "Geneva", "Thụy Sĩ"]
 
 
 def test_clean_document_has_no_findings():
-    assert check_document(doc(GOLD)) == []
+    assert check_document(meeting(MEETING_GOLD)) == []
 
 
 @pytest.mark.parametrize(
@@ -58,25 +38,25 @@ def test_clean_document_has_no_findings():
     ],
 )
 def test_spec_breaking_spans_are_found(span, message):
-    findings = check_document(doc([span]))
+    findings = check_document(meeting([span]))
     assert len(findings) == 1 and message in findings[0].message
 
 
 def test_overlapping_spans_are_an_error():
-    findings = check_document(doc([Span(0, 16, "TITLE"), Span(13, 16, "GPE")]))
+    findings = check_document(meeting([Span(0, 16, "TITLE"), Span(13, 16, "GPE")]))
     assert [f.level for f in findings] == ["error"] and "overlaps" in findings[0].message
 
 
 def test_stray_whitespace_is_trimmed_and_reported():
-    trimmed, changes = trim_document(doc([Span(12, 16, "GPE"), Span(61, 70, "GPE")]))
-    assert trimmed.spans == spans_of((13, 16, "GPE"), (62, 69, "GPE"))
+    trimmed, changes = trim_document(meeting([Span(12, 16, "GPE"), Span(61, 70, "GPE")]))
+    assert trimmed.spans == [Span(13, 16, "GPE"), Span(62, 69, "GPE")]
     assert len(changes) == 2
 
 
 def test_same_surface_with_two_labels_and_a_likely_miss_are_warned():
-    first = doc([Span(13, 16, "GPE"), Span(54, 60, "GPE")], "a")
-    second = doc([Span(13, 16, "ORG"), Span(54, 60, "GPE")], "b")
-    third = doc([], "c")
+    first = meeting([Span(13, 16, "GPE"), Span(54, 60, "GPE")], "a")
+    second = meeting([Span(13, 16, "ORG"), Span(54, 60, "GPE")], "b")
+    third = meeting([], "c")
     findings = check_consistency([first, second, third])
     assert any("different labels" in f.message for f in findings)
     missed = [f for f in findings if "'Geneva' is labelled GPE in 2 places but not here" in f.message]
@@ -84,7 +64,7 @@ def test_same_surface_with_two_labels_and_a_likely_miss_are_warned():
 
 
 def test_a_surface_left_out_in_most_places_is_warned_where_it_is_labelled():
-    findings = check_consistency([doc([Span(54, 60, "GPE")], "a"), doc([], "b"), doc([], "c")])
+    findings = check_consistency([meeting([Span(54, 60, "GPE")], "a"), meeting([], "b"), meeting([], "c")])
     odd = [f for f in findings if "Geneva" in f.message]
     assert [(f.doc_id, f.start) for f in odd] == [("a", 54)]
     assert "left out in 2 places" in odd[0].message
@@ -92,7 +72,7 @@ def test_a_surface_left_out_in_most_places_is_warned_where_it_is_labelled():
 
 def test_doccano_entities_shape_is_read(tmp_path):
     path = tmp_path / "a.jsonl"
-    record = {"id": 7, "text": TEXT, "entities": [{"start_offset": 13, "end_offset": 16, "label": "GPE"}], "meta": {"doc_id": "d1"}}
+    record = {"id": 7, "text": MEETING, "entities": [{"start_offset": 13, "end_offset": 16, "label": "GPE"}], "meta": {"doc_id": "d1"}}
     path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     (read,) = read_annotations(path)
     assert read.id == "d1" and read.spans == [Span(13, 16, "GPE")]
@@ -105,105 +85,47 @@ def test_malformed_line_is_named(tmp_path):
         read_annotations(path)
 
 
-def test_identical_annotators_agree_perfectly():
-    result = agreement([doc(GOLD)], [doc(GOLD)])
-    assert result.overall.f1 == 1.0 and result.kappa == pytest.approx(1.0)
-    assert result.disagreements == []
-
-
-def test_a_label_disagreement_shows_in_f1_kappa_and_confusion():
-    other = [s if s.label != "TITLE" else Span(s.start, s.end, "ORG") for s in GOLD]
-    other = [s for s in other if s.start != 62]  # B missed Thụy Sĩ
-    result = agreement([doc(GOLD)], [doc(other)])
-    assert result.overall.tp == 4 and result.overall.fp == 1 and result.overall.fn == 2
-    assert result.per_label["TITLE"].f1 == 0.0
-    assert result.confusion[("TITLE", "ORG")] == 1 and result.confusion[("GPE", "∅")] == 1
-    assert 0 < result.kappa < 1
-    assert len(result.disagreements) == 2
-
-
-def test_adjudication_keeps_agreed_spans_and_withholds_gold_until_decided():
-    b_spans = [s for s in GOLD if s.label != "TITLE"]
-    result = adjudicate([doc(GOLD)], [doc(b_spans)])
-    assert result.gold is None and result.unresolved == 1 and result.agreed == 5
-    (conflict,) = result.review
-    assert conflict["A"] == [[0, 12, "TITLE", "Ngoại trưởng"]] and conflict["B"] == []
-    conflict["choice"] = "A"
-    decided = adjudicate([doc(GOLD)], [doc(b_spans)], decisions=[conflict])
-    assert decided.gold[0].spans == sorted(GOLD)
-
-
-def test_prefer_rule_settles_every_conflict():
-    b_spans = [Span(0, 16, "TITLE")] + GOLD[2:]
-    result = adjudicate([doc(GOLD)], [doc(b_spans)], prefer="B")
-    assert result.unresolved == 0 and Span(0, 16, "TITLE") in result.gold[0].spans
-    assert Span(13, 16, "GPE") not in result.gold[0].spans
-
-
 def test_documents_with_different_texts_are_refused():
     with pytest.raises(VndiploError, match="different text"):
-        agreement([doc(GOLD)], [doc([], text=TEXT + " thêm")])
+        agreement([meeting(MEETING_GOLD)], [meeting([], text=MEETING + " thêm")])
 
 
 def test_cli_validate_exits_one_on_errors_and_zero_on_warnings(tmp_path):
-    bad = write_jsonl(tmp_path / "bad.jsonl", [doc([Span(0, 16, "TITLE"), Span(13, 16, "GPE")])])
-    good = write_jsonl(tmp_path / "good.jsonl", [doc(GOLD)])
+    bad = write_jsonl(tmp_path / "bad.jsonl", [meeting([Span(0, 16, "TITLE"), Span(13, 16, "GPE")])])
+    good = write_jsonl(tmp_path / "good.jsonl", [meeting(MEETING_GOLD)])
     bad_result = runner.invoke(app, ["validate", str(bad)])
     assert bad_result.exit_code == 1 and "overlaps" in bad_result.output
     good_result = runner.invoke(app, ["validate", str(good)])
     assert good_result.exit_code == 0, good_result.output
 
 
-def test_cli_agree_prints_f1_and_kappa(tmp_path):
-    a = write_jsonl(tmp_path / "a.jsonl", [doc(GOLD)])
-    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD[1:])])
-    result = runner.invoke(app, ["agree", str(a), str(b)])
-    assert result.exit_code == 0, result.output
-    assert "kappa" in result.output and "TITLE" in result.output
-
-
-def test_cli_adjudicate_writes_review_then_gold(tmp_path):
-    a = write_jsonl(tmp_path / "a.jsonl", [doc(GOLD)])
-    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD[1:])])
-    out = tmp_path / "gold.jsonl"
-    first = runner.invoke(app, ["adjudicate", str(a), str(b), "--out", str(out)])
-    assert first.exit_code == 1 and not out.exists()
-    review = tmp_path / "gold.review.jsonl"
-    records = [json.loads(line) for line in review.read_text(encoding="utf-8").splitlines()]
-    records[0]["choice"] = "none"
-    review.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    second = runner.invoke(app, ["adjudicate", str(a), str(b), "--out", str(out)])
-    assert second.exit_code == 0, second.output
-    assert read_annotations(out)[0].spans == sorted(GOLD[1:])
-
-
 def test_a_review_decision_may_give_its_own_spans_and_is_checked():
-    b_spans = [Span(0, 16, "TITLE")] + GOLD[2:]
-    conflict = adjudicate([doc(GOLD)], [doc(b_spans)]).review[0]
+    b_spans = [Span(0, 16, "TITLE")] + MEETING_GOLD[2:]
+    conflict = adjudicate([meeting(MEETING_GOLD)], [meeting(b_spans)]).review[0]
     conflict["choice"] = [[0, 12, "TITLE", "Ngoại trưởng"]]
-    result = adjudicate([doc(GOLD)], [doc(b_spans)], decisions=[conflict])
+    result = adjudicate([meeting(MEETING_GOLD)], [meeting(b_spans)], decisions=[conflict])
     assert Span(0, 12, "TITLE") in result.gold[0].spans and Span(13, 16, "GPE") not in result.gold[0].spans
     conflict["choice"] = [[0, 12, "TITLE", "Ngoại trưởng Nga"]]
     with pytest.raises(VndiploError, match="not 'Ngoại trưởng Nga'"):
-        adjudicate([doc(GOLD)], [doc(b_spans)], decisions=[conflict])
+        adjudicate([meeting(MEETING_GOLD)], [meeting(b_spans)], decisions=[conflict])
 
 
 def test_cli_validate_checks_texts_against_the_corpus(tmp_path):
     from vndiplo.corpus import Document, write_corpus
 
-    gold = write_jsonl(tmp_path / "gold.jsonl", [doc(GOLD)])
+    gold = write_jsonl(tmp_path / "gold.jsonl", [meeting(MEETING_GOLD)])
     corpus = tmp_path / "docs.jsonl"
-    write_corpus([Document("d1", TEXT + " Sửa.", "t", "seeds", "p", "h", 1)], corpus)
+    write_corpus([Document("d1", MEETING + " Sửa.", "t", "seeds", "p", "h", 1)], corpus)
     result = runner.invoke(app, ["validate", str(gold), "--corpus", str(corpus)])
-    assert result.exit_code == 1 and "differs from the corpus" in result.output
+    assert result.exit_code == 1 and "differs from the corpus" in flat(result.output)
 
 
 def test_markup_gives_offsets_into_the_corpus_text():
     marked = "[[Ngoại trưởng|TITLE]] [[Nga|GPE]] [[Sergei Lavrov|PER]] gặp [[Antony Blinken|PER]] tại [[Geneva|GPE]] ([[Thụy Sĩ|GPE]])."
     from vndiplo.annotations import parse_markup
 
-    doc = parse_markup(marked + "\n", "d1", TEXT)
-    assert doc.text == TEXT and doc.spans == GOLD
+    doc = parse_markup(marked + "\n", "d1", MEETING)
+    assert doc.text == MEETING and doc.spans == MEETING_GOLD
 
 
 def test_markup_keeps_brackets_of_the_text_outside_the_span():
@@ -217,37 +139,24 @@ def test_markup_that_changes_the_text_is_refused_with_the_place():
     from vndiplo.annotations import parse_markup
 
     with pytest.raises(VndiploError) as caught:
-        parse_markup("[[Ngoại trưởng|TITLE]] [[Nga|GPE]] Sergei Lavrov gap Antony Blinken tại Geneva (Thụy Sĩ).", "d1", TEXT)
+        parse_markup("[[Ngoại trưởng|TITLE]] [[Nga|GPE]] Sergei Lavrov gap Antony Blinken tại Geneva (Thụy Sĩ).", "d1", MEETING)
     assert "character 32" in caught.value.detail  # "gặp" starts at 31; its second letter differs
 
 
 def test_import_markup_cli_writes_valid_spans_and_refuses_bad_labels(tmp_path):
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text(json.dumps({"id": "d1", "text": TEXT, "title": "", "source": "s", "path": "p", "hash": "h", "words": 11, "meta": {}}, ensure_ascii=False) + "\n")
+    corpus.write_text(json.dumps({"id": "d1", "text": MEETING, "title": "", "source": "s", "path": "p", "hash": "h", "words": 11, "meta": {}}, ensure_ascii=False) + "\n")
     folder = tmp_path / "marked"
     folder.mkdir()
-    (folder / "d1.txt").write_text(TEXT.replace("Geneva", "[[Geneva|GPE]]"))
+    (folder / "d1.txt").write_text(MEETING.replace("Geneva", "[[Geneva|GPE]]"))
     out = tmp_path / "pass.jsonl"
     result = runner.invoke(app, ["import-markup", str(folder), "--corpus", str(corpus), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert read_annotations(out)[0].spans == [Span(54, 60, "GPE")]
-    (folder / "d1.txt").write_text(TEXT.replace("Geneva", "[[Geneva|CITY]]"))
+    (folder / "d1.txt").write_text(MEETING.replace("Geneva", "[[Geneva|CITY]]"))
     out.unlink()
     result = runner.invoke(app, ["import-markup", str(folder), "--corpus", str(corpus), "--out", str(out)])
-    assert result.exit_code == 1 and "CITY" in result.output and not out.exists()
-
-
-def test_revisions_replace_named_spans_and_refuse_stale_ones():
-    from vndiplo.annotations import apply_revisions
-
-    revision = {"id": "d1", "remove": [[54, 60, "GPE", "Geneva"]], "add": [[54, 60, "LOC", "Geneva"]], "note": "test"}
-    (revised,) = apply_revisions([doc(GOLD)], [revision])
-    assert Span(54, 60, "LOC") in revised.spans and Span(54, 60, "GPE") not in revised.spans
-    assert len(revised.spans) == len(GOLD)
-    with pytest.raises(VndiploError, match="removes spans the gold does not hold"):
-        apply_revisions([revised], [revision])
-    with pytest.raises(VndiploError, match="not 'Sergei'"):
-        apply_revisions([doc(GOLD)], [{"id": "d1", "remove": [], "add": [[17, 30, "PER", "Sergei"]]}])
+    assert result.exit_code == 1 and "CITY" in flat(result.output) and not out.exists()
 
 
 def test_reviewed_warnings_are_counted_not_listed_and_errors_never_kept():
@@ -269,11 +178,6 @@ def test_reviewed_warnings_are_counted_not_listed_and_errors_never_kept():
 # --- bad input: types, word edges, repeated ids, files that are no files ------------------
 
 
-def _raw_file(path: Path, records: list) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize(
     "span, reason",
     [
@@ -288,19 +192,19 @@ def _raw_file(path: Path, records: list) -> Path:
 )
 def test_offsets_and_labels_of_the_wrong_type_are_refused_not_coerced(tmp_path, span, reason):
     path = tmp_path / "a.jsonl"
-    path.write_text(json.dumps({"id": "d1", "text": TEXT, "label": [span]}, ensure_ascii=False).replace("Infinity", "1e400") + "\n", encoding="utf-8")
+    path.write_text(json.dumps({"id": "d1", "text": MEETING, "label": [span]}, ensure_ascii=False).replace("Infinity", "1e400") + "\n", encoding="utf-8")
     with pytest.raises(VndiploError) as caught:
         read_annotations(path)
     assert f"{path}:1: malformed span" in caught.value.title and reason in caught.value.detail
     result = runner.invoke(app, ["validate", str(path)])
-    assert result.exit_code == 1 and reason in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and reason in flat(result.output) and "Traceback" not in flat(result.output)
 
 
 @pytest.mark.parametrize("label", [5, "GPE", {"start": 1}])
 def test_a_label_field_that_is_not_a_list_of_spans_is_one_clear_error(tmp_path, label):
-    path = _raw_file(tmp_path / "a.jsonl", [{"id": "d1", "text": TEXT, "label": label}])
+    path = write_records(tmp_path / "a.jsonl", [{"id": "d1", "text": MEETING, "label": label}])
     result = runner.invoke(app, ["validate", str(path)])
-    assert result.exit_code == 1 and "`label` must be a list of spans" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and "`label` must be a list of spans" in flat(result.output) and "Traceback" not in flat(result.output)
 
 
 @pytest.mark.parametrize(
@@ -311,60 +215,34 @@ def test_a_label_field_that_is_not_a_list_of_spans_is_one_clear_error(tmp_path, 
     ],
 )
 def test_a_span_that_starts_or_ends_inside_a_word_is_an_error(span, message):
-    findings = check_document(doc([span]))
+    findings = check_document(meeting([span]))
     assert [f.level for f in findings if message in f.message] == ["error"]
 
 
-def test_a_span_across_a_line_break_is_an_error_and_adjudicate_writes_no_gold(tmp_path):
-    text = "Họp tại Nga\nMỹ phản đối."
-    crossing = AnnotatedDoc("d1", text, [Span(8, 14, "GPE")])
-    assert [f.message for f in check_document(crossing)] == ["span runs across a line break"]
-    a = write_jsonl(tmp_path / "a.jsonl", [crossing])
-    result = runner.invoke(app, ["adjudicate", str(a), str(a), "--out", str(tmp_path / "gold.jsonl")])
-    assert result.exit_code == 1 and "line break" in result.output
-    assert not (tmp_path / "gold.jsonl").exists()
-
-
 def test_a_document_twice_in_one_annotators_file_is_refused_naming_both_lines(tmp_path):
-    a = _raw_file(tmp_path / "a.jsonl", [doc(GOLD).to_record(), doc(GOLD, "d2").to_record(), doc([]).to_record()])
-    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD)])
+    a = write_records(tmp_path / "a.jsonl", [meeting(MEETING_GOLD).to_record(), meeting(MEETING_GOLD, "d2").to_record(), meeting([]).to_record()])
+    b = write_jsonl(tmp_path / "b.jsonl", [meeting(MEETING_GOLD)])
     for args in (["agree", str(a), str(b)], ["adjudicate", str(a), str(b), "--out", str(tmp_path / "gold.jsonl")]):
         result = runner.invoke(app, args)
         assert result.exit_code == 1, result.output
-        assert f"{a}: document 'd1' occurs twice" in result.output and "lines 1 and 3" in result.output
+        assert f"{a}: document 'd1' occurs twice" in flat(result.output) and "lines 1 and 3" in flat(result.output)
     assert not (tmp_path / "gold.jsonl").exists()
 
 
-@pytest.mark.parametrize(
-    "spans, message",
-    [
-        ([[-3, 3, "GPE"]], "offsets out of range"),
-        ([[60, 500, "GPE"]], "offsets out of range"),
-        ([[13, 16, "COUNTRY"]], "label 'COUNTRY' is not in the spec"),
-    ],
-)
-def test_agree_refuses_files_that_break_the_spec_instead_of_scoring_them(tmp_path, spans, message):
-    a = _raw_file(tmp_path / "a.jsonl", [{"id": "d1", "text": TEXT, "label": spans}])
-    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD)])
-    result = runner.invoke(app, ["agree", str(a), str(b)])
-    assert result.exit_code == 1 and "break the label spec" in result.output and message in result.output
-    assert "strict span F1" not in result.output
-
-
 def test_a_review_record_without_a_key_is_one_clear_error(tmp_path):
-    a = write_jsonl(tmp_path / "a.jsonl", [doc(GOLD)])
-    b = write_jsonl(tmp_path / "b.jsonl", [doc(GOLD[1:])])
-    review = _raw_file(tmp_path / "review.jsonl", [{"id": "d1", "choice": "A"}])
+    a = write_jsonl(tmp_path / "a.jsonl", [meeting(MEETING_GOLD)])
+    b = write_jsonl(tmp_path / "b.jsonl", [meeting(MEETING_GOLD[1:])])
+    review = write_records(tmp_path / "review.jsonl", [{"id": "d1", "choice": "A"}])
     result = runner.invoke(app, ["adjudicate", str(a), str(b), "--out", str(tmp_path / "gold.jsonl"), "--review", str(review)])
-    assert result.exit_code == 1 and f"{review}:1: malformed JSON Lines record" in result.output and "string `key`" in result.output
-    assert "Traceback" not in result.output and not (tmp_path / "gold.jsonl").exists()
+    assert result.exit_code == 1 and f"{review}:1: malformed JSON Lines record" in flat(result.output) and "string `key`" in flat(result.output)
+    assert "Traceback" not in flat(result.output) and not (tmp_path / "gold.jsonl").exists()
 
 
 def test_an_out_path_that_is_a_folder_or_under_a_file_is_one_clear_error(tmp_path):
-    a = write_jsonl(tmp_path / "a.jsonl", [doc(GOLD)])
+    a = write_jsonl(tmp_path / "a.jsonl", [meeting(MEETING_GOLD)])
     (tmp_path / "folder").mkdir()
     for out in (tmp_path / "folder", a / "gold.jsonl"):
         result = runner.invoke(app, ["adjudicate", str(a), str(a), "--out", str(out), "--review", str(tmp_path / "r.jsonl")])
         assert result.exit_code == 1, result.output
-        assert "Could not read or write" in result.output and "Traceback" not in result.output
+        assert "Could not read or write" in flat(result.output) and "Traceback" not in flat(result.output)
         assert result.exception is None or isinstance(result.exception, SystemExit)

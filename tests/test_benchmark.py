@@ -1,7 +1,8 @@
 import json
 
-from vndiplo.benchmark import KINDS, Measurement, benchmark_markdown, texts_by_kind, write_repeated
+from vndiplo.benchmark import KINDS, Measurement, texts_by_kind, write_repeated
 from vndiplo.corpus import make_document, write_corpus
+from vndiplo.reports import benchmark_markdown
 
 
 def test_documents_are_grouped_into_news_and_encyclopedia_by_source(tmp_path):

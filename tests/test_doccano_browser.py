@@ -20,7 +20,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import loud
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -35,6 +34,8 @@ from vndiplo.cli import app
 from vndiplo.corpus import make_document, write_corpus
 from vndiplo.doccano import TRIMMED_REVIEW, Credentials, Doccano, to_utf16
 from vndiplo.labels import load_labels
+
+from conftest import loud
 
 pytestmark = [pytest.mark.doccano, pytest.mark.browser]
 
@@ -203,7 +204,7 @@ class Walk:
                 break
             self.wait.until(lambda d: self.toolbar_button("M8.59,16.58").is_enabled())  # mdi-chevron-right, once the count is in
             self.toolbar_button("M8.59,16.58").click()
-            self.wait.until(lambda d: self.shown_doc_id() not in (None, shown))
+            self.wait.until(lambda d, shown=shown: self.shown_doc_id() not in (None, shown))
         assert self.settled(self.document_text, text) == text
         self.shot(f"document-{doc_id}")
 
@@ -284,7 +285,7 @@ class Walk:
         self.shot(f"key-{key}-pressed")
         for number, span in enumerate(spans, start=1):
             self.drag(text, span, f"{key}-{number}")
-            self.wait.until(lambda d: len(api.spans(example["project"], example["id"])) == before + number)
+            self.wait.until(lambda d, number=number: len(api.spans(example["project"], example["id"])) == before + number)
         self.press(key)  # pressing the key again does not turn it off in Doccano 1.8.4: its chip keeps the ✓
         self.shot(f"key-{key}-pressed-again")
         assert self.active_chips()

@@ -1,5 +1,5 @@
-import lzma
 import json
+import lzma
 
 import pytest
 from typer.testing import CliRunner
@@ -7,6 +7,8 @@ from typer.testing import CliRunner
 from vndiplo.cli import app
 from vndiplo.errors import VndiploError
 from vndiplo.vectors import FloretSettings, read_plain_texts, tokenised_lines, train_floret
+
+from conftest import flat
 
 runner = CliRunner()
 LINES = ["Ngoại trưởng Nga Sergei Lavrov gặp Antony Blinken tại Geneva (Thụy Sĩ).", "Hà Nội là thủ đô của Việt Nam, ngày 21/1."]
@@ -58,5 +60,5 @@ def test_cli_names_a_broken_input(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok"}\nnot json\n')
     result = runner.invoke(app, ["vectors", str(bad), "--out", str(tmp_path / "v")])
-    assert result.exit_code == 1 and "bad.jsonl:2" in result.output
+    assert result.exit_code == 1 and "bad.jsonl:2" in flat(result.output)
     assert not (tmp_path / "v").exists()

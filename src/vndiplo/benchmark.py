@@ -15,10 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
+from . import errors
 from .corpus import read_corpus
 from .text import count_words
 
@@ -103,8 +104,6 @@ def run_measured(command: list[str]) -> tuple[float, float, float]:
         errors_file.seek(0)
         stderr = errors_file.read().decode(errors="replace")
     if process.returncode != 0:
-        from . import errors
-
         raise errors.VndiploError("A benchmark run failed", " ".join(command) + "\n" + stderr[-2000:], "Run that command by hand to see why.")
     return seconds, peak_one / 2**20, peak_all / 2**20
 
@@ -113,7 +112,7 @@ def _underthesea_worker(texts: list[str], queue) -> None:
     """Runs in a fresh process: underthesea's NER on `texts` after a warm-up on the first few."""
     import resource
 
-    from .evaluate import underthesea_spans
+    from .baselines import underthesea_spans
 
     for text in texts[:3]:
         underthesea_spans(text)
@@ -175,19 +174,3 @@ def benchmark(
             seconds, peak = underthesea_speed(texts)
             measurements.append(Measurement(kind, f"underthesea NER ({held:,} words)", held, seconds, held / seconds, peak, peak))
     return measurements
-
-
-def benchmark_markdown(measurements: list[Measurement]) -> str:
-    lines = [
-        "| text | system | words | seconds | words/s | peak RSS, largest process (MiB) | peak RSS, all processes (MiB) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for m in measurements:
-        lines.append(
-            f"| {m.kind} | {m.system} | {m.words:,} | {m.seconds:.1f} | {m.words_per_second:,.0f} | {m.peak_rss_mib:.0f} | {m.peak_total_rss_mib:.0f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def benchmark_json(measurements: list[Measurement]) -> str:
-    return json.dumps([asdict(m) for m in measurements], indent=2) + "\n"

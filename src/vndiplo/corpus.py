@@ -12,10 +12,10 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Iterable
 
 from . import errors
 from .text import count_words, decode_utf8, detokenise_treebank, split_lines
@@ -292,7 +292,7 @@ def ingest(sources: Iterable[Path], *, source: str | None = None, skip_sentences
     by_hash: dict[str, str] = {}
     removed_lines: list[tuple[str, str]] = []
     exact_duplicates: list[tuple[str, str]] = []
-    readers = {**READERS, ".conllu": partial(read_conllu, skip=skip_sentences)}
+    readers: dict[str, Callable[..., Iterable[tuple[Document, list[str]]]]] = {**READERS, ".conllu": partial(read_conllu, skip=skip_sentences)}
     for path in find_input_files(list(sources)):
         for document, removed in readers[path.suffix](path, source):
             if document.id in by_id:
@@ -339,4 +339,12 @@ def read_corpus(path: Path) -> dict[str, Document]:
         except TypeError as exc:
             raise errors.bad_jsonl(str(path), number, f"not a corpus record: {exc}") from None
         documents[check_document_id(document.id, f"{path}:{number}")] = document
+    return documents
+
+
+def read_corpora(paths: Iterable[Path]) -> dict[str, Document]:
+    """The documents of several corpus files, by id."""
+    documents: dict[str, Document] = {}
+    for path in paths:
+        documents.update(read_corpus(path))
     return documents

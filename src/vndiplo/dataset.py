@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import shutil
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from . import errors
-from .annotations import AnnotatedDoc, Span, context_of, read_annotation_paths, require_valid
-from .corpus import Document, atomic_write_text, find_near_duplicates, read_corpus
+from .annotations import AnnotatedDoc, Span, context_of, corpus_mismatch, read_annotation_paths, require_valid
+from .corpus import atomic_write_text, read_corpora
 from .labels import LabelSet, load_labels
+from .splits import SPLITS, check_fractions, fold_documents, split_documents
 from .tokenizer_callbacks import use_syllable_rules
 
-SPLITS = ("train", "dev", "test")
 SYLLABLE_TOKENIZER = {"@tokenizers": "spacy.Tokenizer.v1"}
 PYVI_TOKENIZER = {"@tokenizers": "spacy.vi.VietnameseTokenizer", "use_pyvi": True}
 
@@ -97,73 +96,6 @@ def iob_tags(doc) -> list[str]:
     return [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I") else "O" for t in doc]
 
 
-# --- splits ----------------------------------------------------------------------------
-
-
-def duplicate_groups(docs: list[AnnotatedDoc]) -> list[list[str]]:
-    """Document ids grouped so that near-duplicates share a group (and so a split)."""
-    parent = {doc.id: doc.id for doc in docs}
-
-    def root(doc_id: str) -> str:
-        while parent[doc_id] != doc_id:
-            doc_id = parent[doc_id]
-        return doc_id
-
-    as_documents = [Document(d.id, d.text, "", "", "", "", 0) for d in docs]
-    for first, second, _ in find_near_duplicates(as_documents):
-        parent[root(second)] = root(first)
-    groups: dict[str, list[str]] = {}
-    for doc in docs:
-        groups.setdefault(root(doc.id), []).append(doc.id)
-    return sorted(groups.values())
-
-
-def check_fractions(dev: float, test: float) -> None:
-    """Split shares are fractions in [0, 1) that leave documents for training."""
-    for name, share in (("--dev", dev), ("--test", test)):
-        if not 0 <= share < 1:
-            raise errors.VndiploError(f"{name} {share} is not a fraction between 0 and 1", "it is the share of documents held out", f"Give e.g. {name} 0.1.")
-    if dev + test >= 1:
-        raise errors.VndiploError(f"--dev {dev} and --test {test} leave no document for training", "together they must be below 1", "Lower --dev or --test.")
-
-
-def split_documents(docs: list[AnnotatedDoc], *, dev: float, test: float, seed: int) -> dict[str, list[str]]:
-    """Seeded document-level split; near-duplicate groups never straddle two splits."""
-    groups = duplicate_groups(docs)
-    random.Random(seed).shuffle(groups)
-    total = len(docs)
-    n_test = round(total * test) if test else 0
-    n_dev = round(total * dev) if dev else 0
-    if test and n_test == 0 and total >= 3:
-        n_test = 1
-    if dev and n_dev == 0 and total >= 3:
-        n_dev = 1
-    assignment: dict[str, list[str]] = {name: [] for name in SPLITS}
-    for group in groups:
-        if len(assignment["test"]) < n_test:
-            assignment["test"] += group
-        elif len(assignment["dev"]) < n_dev:
-            assignment["dev"] += group
-        else:
-            assignment["train"] += group
-    if not assignment["train"]:
-        raise errors.VndiploError("No document is left for training", f"{total} documents, dev={dev}, test={test}", "Lower --dev/--test or add documents.")
-    return {name: sorted(ids) for name, ids in assignment.items()}
-
-
-def fold_documents(docs: list[AnnotatedDoc], *, folds: int, seed: int) -> list[list[str]]:
-    """K folds of document ids, near-duplicates kept together, sizes as even as groups allow."""
-    groups = duplicate_groups(docs)
-    if folds < 2 or folds > len(groups):
-        raise errors.VndiploError(f"Cannot make {folds} folds of {len(groups)} document groups", "", "Choose 2 ≤ --folds ≤ number of documents.")
-    random.Random(seed).shuffle(groups)
-    groups.sort(key=len, reverse=True)
-    assignment: list[list[str]] = [[] for _ in range(folds)]
-    for group in groups:
-        min(assignment, key=len).extend(group)
-    return [sorted(ids) for ids in assignment]
-
-
 # --- building --------------------------------------------------------------------------
 
 
@@ -182,15 +114,14 @@ def load_gold(paths: list[Path], corpus_paths: list[Path] | None = None, labels:
         raise errors.VndiploError("No gold documents found", ", ".join(map(str, paths)), "Point the command at annotations/gold/.")
     require_valid(docs, "gold", labels)
     sources = {doc.id: str(doc.meta.get("source", "")) for doc in docs}
-    corpus: dict[str, Document] = {}
-    for path in corpus_paths or []:
-        corpus.update(read_corpus(path))
+    corpus = read_corpora(corpus_paths or [])
     if corpus:
         for doc in docs:
-            if doc.id not in corpus:
-                raise errors.VndiploError(f"Gold document {doc.id!r} is not in the corpus", ", ".join(map(str, corpus_paths)), "Ingest its article first, or remove the record.")
-            if corpus[doc.id].text != doc.text:
-                raise errors.VndiploError(f"Gold text of {doc.id!r} differs from the corpus text", "", "Re-pull the annotations for the current corpus.")
+            mismatch = corpus_mismatch(doc, corpus)
+            if mismatch:
+                raise errors.VndiploError(
+                    f"Gold document {doc.id!r}: {mismatch}", ", ".join(map(str, corpus_paths or [])), "Ingest its article first, re-pull the annotations for the current corpus, or remove the record."
+                )
             sources[doc.id] = corpus[doc.id].source
     return docs, sources
 
@@ -262,7 +193,7 @@ def to_dataset_dict(built: BuiltDataset):
 def docs_from_dataset_split(split) -> list[AnnotatedDoc]:
     """Gold documents again from a saved split: the inverse of :func:`to_records`."""
     return [
-        AnnotatedDoc(row["id"], row["text"], [Span(s, e, l) for s, e, l in zip(row["spans"]["start"], row["spans"]["end"], row["spans"]["label"])])
+        AnnotatedDoc(row["id"], row["text"], [Span(start, end, label) for start, end, label in zip(row["spans"]["start"], row["spans"]["end"], row["spans"]["label"])])
         for row in split
     ]
 
@@ -403,7 +334,7 @@ def write_outputs(built: BuiltDataset, out: Path) -> tuple[dict[str, Path], str 
             for name, docs in built.splits.items():
                 write_docbin(docs, staging / f"{name}.spacy")
                 atomic_write_text(staging / f"{name}.conll", conll_text(docs))
-            split_record = {name: [d.id for d in docs] for name, docs in built.splits.items()}
+            split_record: dict[str, object] = {name: [d.id for d in docs] for name, docs in built.splits.items()}
             if built.folds:
                 split_record["folds"] = built.folds
             atomic_write_text(staging / "splits.json", json.dumps(split_record, ensure_ascii=False, indent=2) + "\n")
@@ -506,27 +437,3 @@ as reported in the news and encyclopedia text. The VTB sentences also name priva
 as printed in mid-2000s newspapers (crime and human-interest stories, often by first name or
 initials). No other personal data is collected.
 """
-
-
-def paragraphs(annotated: AnnotatedDoc) -> list[AnnotatedDoc]:
-    """The document cut at line breaks, spans re-based: shorter training examples.
-
-    A span that crossed a line break would keep its document whole; the spec's
-    spans never do, but nothing is dropped if one ever does.
-    """
-    pieces, start = [], 0
-    for line in annotated.text.split("\n"):
-        end = start + len(line)
-        pieces.append((start, end))
-        start = end + 1
-    if any(not any(s <= span.start and span.end <= e for s, e in pieces) for span in annotated.spans):
-        return [annotated]
-    return [
-        AnnotatedDoc(
-            f"{annotated.id}#{number}",
-            annotated.text[s:e],
-            [Span(span.start - s, span.end - s, span.label) for span in annotated.spans if s <= span.start and span.end <= e],
-        )
-        for number, (s, e) in enumerate(pieces)
-        if e > s
-    ]

@@ -48,6 +48,7 @@ from .annotations import (
     Finding,
     Span,
     check_document,
+    corpus_mismatch,
     parse_record,
     read_annotations,
     require_valid,
@@ -56,6 +57,7 @@ from .annotations import (
 from .corpus import Document, atomic_write_text
 from .errors import VndiploError
 from .labels import Label, LabelSet, load_labels
+from .paths import GUIDELINES, project_dir
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 ENV_URL, ENV_USERNAME, ENV_PASSWORD = "DOCCANO_URL", "DOCCANO_USERNAME", "DOCCANO_PASSWORD"
@@ -168,9 +170,7 @@ def span_type_payload(label: Label) -> dict:
 
 
 def default_guidelines_path() -> Path:
-    from .doccano_server import project_dir
-
-    return project_dir() / "annotations" / "GUIDELINES.md"
+    return project_dir() / GUIDELINES
 
 
 def load_guidelines(path: Path | None = None, labels: LabelSet | None = None) -> str:
@@ -451,7 +451,9 @@ def check_project_settings(project: dict) -> None:
     """Refuse a project whose settings would mix annotators or change what an offset means."""
     name = project.get("name", "?")
     if project.get("project_type") != PROJECT_TYPE:
-        raise errors.doccano_wrong_project(name, f"it is a {project.get('project_type')} project, not sequence labelling", "Pick another --project name; vndiplo creates a sequence-labelling project for it.")
+        raise errors.doccano_wrong_project(
+            name, f"it is a {project.get('project_type')} project, not sequence labelling", "Pick another --project name; vndiplo creates a sequence-labelling project for it."
+        )
     settings = [
         ("collaborative_annotation", "“Share annotations across all users” is on, so annotators' spans are mixed"),
         ("grapheme_mode", "“Count grapheme clusters as one character” is on, so offsets are not character offsets"),
@@ -500,12 +502,7 @@ def read_pre_annotations(path: Path, corpus: dict[str, Document], labels: LabelS
     Stray whitespace at span edges is trimmed and returned; any other problem refuses the file.
     """
     docs = read_annotations(path)
-    problems = []
-    for doc in docs:
-        if doc.id not in corpus:
-            problems.append(f"{doc.id}: not in the corpus")
-        elif doc.text != corpus[doc.id].text:
-            problems.append(f"{doc.id}: text differs from the corpus text")
+    problems = [f"{doc.id}: {mismatch}" for doc in docs if (mismatch := corpus_mismatch(doc, corpus))]
     repeated = [doc_id for doc_id, n in Counter(d.id for d in docs).items() if n > 1]
     problems += [f"{doc_id}: occurs more than once" for doc_id in repeated]
     if problems:
@@ -536,7 +533,7 @@ def _push_turn(url: str, project: str):
     import hashlib
     import tempfile
 
-    key = hashlib.sha256(f"{url}\n{project}".encode("utf-8")).hexdigest()[:16]
+    key = hashlib.sha256(f"{url}\n{project}".encode()).hexdigest()[:16]
     descriptor = os.open(Path(tempfile.gettempdir()) / f"vndiplo-push-{key}.lock", os.O_RDONLY | os.O_CREAT, 0o644)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
@@ -893,10 +890,9 @@ def build_pull(
                 unchecked += bool(doc.spans)
                 not_started += not doc.spans
                 continue
-            if doc.id not in corpus:
-                mismatched.setdefault(doc.id, f"{doc.id}: not in the corpus")
-            elif doc.text != corpus[doc.id].text:
-                mismatched.setdefault(doc.id, f"{doc.id}: the text in Doccano differs from the corpus text")
+            mismatch = corpus_mismatch(doc, corpus)
+            if mismatch:
+                mismatched.setdefault(doc.id, f"{doc.id}: {mismatch}")
             trimmed_doc, changes = trim_whitespace(doc)
             result.trimmed += [TrimmedSpan(username, doc.id, before, after, span_context(doc.text, before)) for before, after in changes]
             if accept_trimmed:

@@ -31,6 +31,7 @@ import requests
 
 from . import errors
 from .corpus import atomic_write_text
+from .paths import project_dir
 
 DOCCANO_VERSION = "1.8.4"
 # doccano 1.8.4 declares loose upper bounds; these two releases broke it since.
@@ -44,12 +45,6 @@ STOP_TIMEOUT = 20.0
 _STAMP = "vndiplo-install.json"
 _STATE = "server.json"
 _INIT_STAMP = ".vndiplo-initialised"
-
-
-def project_dir() -> Path:
-    """The checkout vndiplo runs from (its pyproject.toml), else the current folder."""
-    root = Path(__file__).resolve().parents[2]
-    return root if (root / "pyproject.toml").exists() else Path.cwd()
 
 
 def default_root() -> Path:
@@ -191,7 +186,7 @@ _PRIVATE_DIR, _PRIVATE_FILE, _PRIVATE_UMASK = 0o700, 0o600, 0o077
 def make_private(data_dir: Path) -> None:
     """The data folder and everything in it readable by its owner only (database, logs, uploads, key)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    for folder, subfolders, files in os.walk(data_dir):
+    for folder, _subfolders, files in os.walk(data_dir):
         os.chmod(folder, _PRIVATE_DIR)
         for name in files:
             path = Path(folder) / name
@@ -208,7 +203,6 @@ def _private_log(path: Path):
 def secret_key(data_dir: Path) -> str:
     """This data folder's Django secret key, made on first use and kept in a file of mode 0600."""
     import secrets
-
     import tempfile
 
     path = data_dir / _SECRET_KEY_FILE

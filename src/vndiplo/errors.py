@@ -57,7 +57,7 @@ def bad_document_id(where: str, doc_id: object, rule: str) -> VndiploError:
         f"{where}: unusable document id {doc_id!r}",
         rule,
         "Ids are non-empty strings of letters, digits, `.`, `_` and `-` starting with a letter or digit "
-        f"(at most 200 characters); rename the file or fix the record's `id`.",
+        "(at most 200 characters); rename the file or fix the record's `id`.",
     )
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .errors import VndiploError
+from .paths import LABELS, shipped_file
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "labels.json"
-_PACKAGED_CONFIG = Path(__file__).with_name("labels.json")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
@@ -95,11 +94,11 @@ def parse_label_config(data: dict, origin: str) -> LabelSet:
     return LabelSet(tuple(labels))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_labels(path: Path | None = None) -> LabelSet:
-    """The project's label set; falls back to the copy shipped in the package."""
+    """The project's label set (`configs/labels.json`, or the copy shipped in the package)."""
     if path is None:
-        path = DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else _PACKAGED_CONFIG
+        path = shipped_file(LABELS)
     if not path.exists():
         raise VndiploError(f"Label config not found: {path}", "", "Run vndiplo from the project folder.")
     try:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
+import io
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from . import errors
 from .annotations import AnnotatedDoc
 from .corpus import atomic_write_text
 from .labels import load_labels
+from .paths import MODEL
 
-DEFAULT_MODEL = Path("training/model-best")
+DEFAULT_MODEL = MODEL
 PACKAGE_NAME = "vndiplo_ner"
 
 
@@ -21,8 +25,6 @@ def load(path: str | Path | None = None, disable: tuple[str, ...] = ()):
     `disable` names components to leave out, e.g. `("date_rules",)` to see what the rules add.
     """
     import spacy
-
-    from . import dataset  # noqa: F401  registers the tokenizer callback named in the config
 
     model = Path(path) if path is not None else DEFAULT_MODEL
     if not (model / "config.cfg").exists():
@@ -63,25 +65,54 @@ def visualize(nlp, docs, path: Path) -> None:
     atomic_write_text(path, html)
 
 
+@contextlib.contextmanager
+def _output_captured():
+    """Everything written to file descriptors 1 and 2 (a child process's output too) goes to a temporary file.
+
+    spaCy's packager runs `python -m build` with the terminal as its output; the
+    library stays silent, and the text is kept for the error message if it fails.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        log = io.StringIO()
+        try:
+            yield log
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            sink.seek(0)
+            log.write(sink.read().decode(errors="replace"))
+
+
 def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str = "0.1.0") -> Path:
-    """An installable wheel of the pipeline, built with `spacy package`; returns the wheel path.
+    """An installable wheel of the pipeline, built by spaCy's packager; returns the wheel path.
 
     The tokenizer rules, the entity-boundary rules and the date rules ship as code in the wheel, and the
     vectors are part of the pipeline, so the wheel needs spaCy only:
     `spacy.load("vi_vndiplo_ner")` works without vndiplo installed.
     """
+    from spacy.cli.package import package as spacy_package
+
     if not (model / "config.cfg").exists():
         raise errors.missing_file(str(model), "Model", "Train first: vndiplo train corpus/ --output training/")
     output.mkdir(parents=True, exist_ok=True)
-    code = ",".join(str(Path(__file__).with_name(module)) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py"))
-    command = [
-        sys.executable, "-m", "spacy", "package", str(model), str(output),
-        "--name", name, "--version", version, "--build", "wheel", "--force", "--code", code,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise errors.VndiploError("spacy package failed", result.stdout[-2000:] + result.stderr[-2000:], "Check the model folder and spaCy's message above.")
+    code = [Path(__file__).with_name(module) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py")]
+    with _output_captured() as log:
+        try:
+            spacy_package(model, output, code_paths=code, name=name, version=version, create_sdist=False, create_wheel=True, force=True, silent=True)
+        except SystemExit:  # spaCy's packager reports a failure by exiting
+            failed = True
+        else:
+            failed = False
     wheels = sorted(output.glob(f"*{name}-{version}/dist/*.whl"))
-    if not wheels:
-        raise errors.VndiploError("spacy package wrote no wheel", result.stdout[-2000:], "Check that the `build` package can be installed.")
+    if failed or not wheels:
+        raise errors.VndiploError("spaCy's packager wrote no wheel", log.getvalue()[-3000:], "Check the model folder and the message above (the `build` package must be installed).")
     return wheels[-1]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from . import errors
 from .annotations import AnnotatedDoc, Span
@@ -140,7 +140,7 @@ def ray_predict(
             ray.shutdown()
 
 
-def _causes(error: BaseException) -> Iterator[BaseException]:
+def _causes(error: BaseException | None) -> Iterator[BaseException]:
     while error is not None:
         yield error
         error = getattr(error, "cause", None) or error.__cause__

@@ -15,14 +15,18 @@ import json
 import os
 import re
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Protocol
 
 from . import errors
 from .annotations import AnnotatedDoc, Span, spec_spans
 from .corpus import text_record
 from .text import count_words, decode_utf8
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 # A piece is at most this many characters (about 2,000 Vietnamese syllables): far below
 # spaCy's max_length, and small enough that one batch of pieces holds little memory.
@@ -39,6 +43,16 @@ _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+")
 _WHITESPACE = re.compile(r"\s+")
 
 Progress = Callable[[int, int], None]  # (documents done, words done)
+
+
+class HasText(Protocol):
+    """What the pipeline reads: anything with an `id` and a `text` (a corpus record, an annotated document)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -150,13 +164,13 @@ def piece_bounds(text: str, max_chars: int = PIECE_CHARS) -> list[tuple[int, int
 
 @dataclass(frozen=True)
 class _Piece:
-    doc: TextDoc
+    doc: HasText
     start: int
     text: str
     last: bool
 
 
-def _pieces(docs: Iterable[TextDoc], max_chars: int) -> Iterator[_Piece]:
+def _pieces(docs: Iterable[HasText], max_chars: int) -> Iterator[_Piece]:
     for doc in docs:
         bounds = piece_bounds(doc.text, max_chars)
         for index, (start, end) in enumerate(bounds):
@@ -176,7 +190,7 @@ def word_batches(pieces: Iterable[_Piece], batch_words: int) -> Iterator[list[_P
         yield batch
 
 
-def _parsed_pieces(nlp, pieces: Iterator[_Piece], batch_words: int, n_process: int) -> Iterator[tuple[_Piece, object]]:
+def _parsed_pieces(nlp, pieces: Iterator[_Piece], batch_words: int, n_process: int) -> Iterator[tuple[_Piece, Doc]]:
     """Each piece with its spaCy Doc, in input order.
 
     One process: batches of `batch_words` words. Several: spaCy's multiprocessing,
@@ -199,7 +213,7 @@ def _parsed_pieces(nlp, pieces: Iterator[_Piece], batch_words: int, n_process: i
 
 
 def pipe_spans(
-    nlp, docs: Iterable[TextDoc], *, batch_words: int = BATCH_WORDS, n_process: int = 1, max_chars: int = PIECE_CHARS
+    nlp, docs: Iterable[HasText], *, batch_words: int = BATCH_WORDS, n_process: int = 1, max_chars: int = PIECE_CHARS
 ) -> Iterator[AnnotatedDoc]:
     """Predicted spans of each document, in input order, at their offsets in the whole text.
 

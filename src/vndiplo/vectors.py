@@ -18,15 +18,16 @@ import json
 import lzma
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import IO
 
 from . import errors
 from .corpus import atomic_write_text, text_record
 from .text import decode_utf8
 
-_OPENERS = {".xz": lzma.open, ".gz": gzip.open}
+_OPENERS: dict[str, Callable[..., IO[str]]] = {".xz": lzma.open, ".gz": gzip.open}
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,7 @@ import shutil
 
 import pytest
 
-from vndiplo.annotations import AnnotatedDoc, Span
-from vndiplo.errors import VndiploError
-from vndiplo.loop import (
+from vndiplo.active_learning import (
     committee_disagreement,
     committee_paths,
     ordering_study,
@@ -13,6 +11,10 @@ from vndiplo.loop import (
     rank_by,
     uncertainty_order,
 )
+from vndiplo.annotations import AnnotatedDoc, Span
+from vndiplo.errors import VndiploError
+from vndiplo.model import load, predict
+from vndiplo.scoring import gold_count, predicted_count
 
 TEXT = "Nga và Mỹ"
 
@@ -49,9 +51,9 @@ def test_preannotation_yield_counts_spans_kept_unchanged_per_label():
     gold = [doc("d", (0, 3, "GPE"), (7, 9, "GPE"))]
     suggestions = [doc("d", (0, 3, "GPE"), (7, 9, "ORG"), (4, 6, "PER"))]
     result = preannotation_yield(gold, suggestions)
-    assert (result["GPE"].predicted, result["GPE"].tp, result["GPE"].gold) == (1, 1, 2)
-    assert result["ORG"].precision == 0.0 and result["PER"].predicted == 1
-    assert (result["micro"].predicted, result["micro"].tp) == (3, 1)
+    assert (predicted_count(result["GPE"]), result["GPE"].tp, gold_count(result["GPE"])) == (1, 1, 2)
+    assert result["ORG"].precision == 0.0 and predicted_count(result["PER"]) == 1
+    assert (predicted_count(result["micro"]), result["micro"].tp) == (3, 1)
     assert result["micro"].precision == pytest.approx(1 / 3) and result["micro"].recall == pytest.approx(1 / 2)
 
 
@@ -77,11 +79,14 @@ def test_committee_paths_skip_learning_curve_models(tmp_path, tiny_model):
     assert [p.parent.name for p in committee_paths(tmp_path)] == ["fold-0", "fold-1"]
 
 
-def test_uncertainty_order_with_real_models_returns_every_document(tiny_model, tiny_gold):
+def test_uncertainty_order_ranks_documents_by_how_much_two_real_models_disagree(tiny_committee, tiny_gold):
     docs = [AnnotatedDoc(d.id, d.text, []) for d in tiny_gold]
-    order, disagreement = uncertainty_order(docs, [tiny_model, tiny_model])
+    order, disagreement = uncertainty_order(docs, tiny_committee)
+    first, second = ({doc.id: set(doc.spans) for doc in predict(load(path), docs)} for path in tiny_committee)
     assert sorted(order) == sorted(d.id for d in docs)
-    assert all(value == 0.0 for value in disagreement.values())  # identical members never disagree
+    for doc_id, value in disagreement.items():
+        assert (value > 0) == (first[doc_id] != second[doc_id]), doc_id  # disputed exactly where the members differ
+    assert [disagreement[doc_id] for doc_id in order] == sorted(disagreement.values(), reverse=True)
 
 
 def test_loop_study_command_writes_yield_and_order_reports(tmp_path, tiny_gold):
@@ -98,7 +103,7 @@ def test_loop_study_command_writes_yield_and_order_reports(tmp_path, tiny_gold):
     config = Path(__file__).resolve().parents[1] / "configs" / "ner.cfg"
     result = CliRunner().invoke(app, [
         "loop-study", str(tmp_path / "known.jsonl"), str(tmp_path / "pool.jsonl"),
-        "--output", str(tmp_path / "loop"), "--config", str(config), "--max-steps", "10", "--batch", "1",
+        "--output", str(tmp_path / "loop"), "--config", str(config), "--set", "training.max_steps=10", "--batch", "1",
     ])
     assert result.exit_code == 0, result.output
     study = json.loads((tmp_path / "loop" / "loop.json").read_text(encoding="utf-8"))
@@ -110,7 +115,7 @@ def test_loop_study_command_writes_yield_and_order_reports(tmp_path, tiny_gold):
 
 
 def test_loop_study_refuses_gold_that_breaks_the_spec_before_training(tmp_path):
-    from vndiplo.loop import loop_study
+    from vndiplo.active_learning import loop_study
 
     broken = [doc("a", (0, 99, "GPE")), doc("b", (0, 3, "XYZ"))]
     with pytest.raises(VndiploError, match="break the label spec"):

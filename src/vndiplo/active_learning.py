@@ -23,15 +23,20 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
-from . import errors
-from .annotations import PRF, AnnotatedDoc, require_valid
-from .labels import LabelSet, load_labels
+from spacy.scorer import PRFScore
 
-DEFAULT_COMMITTEE_DIR = Path("training/crossval/models")
+from . import errors
+from .annotations import AnnotatedDoc, require_valid
+from .labels import LabelSet, load_labels
+from .model import load, predict
+from .paths import COMMITTEE
+from .scoring import gold_count, predicted_count, score
+from .train import TrainingJob, train_all
+
 ORDERS = ("corpus", "uncertain", "random")
 
 
-def committee_paths(folder: Path = DEFAULT_COMMITTEE_DIR) -> list[Path]:
+def committee_paths(folder: Path = COMMITTEE) -> list[Path]:
     """The fold models `vndiplo crossval` left in `folder` (learning-curve models excluded)."""
     paths = sorted(
         path / "model-last"
@@ -52,8 +57,6 @@ def committee_disagreement(predictions: list[list[AnnotatedDoc]]) -> dict[str, f
 
     0 means every member found the same spans; 1 means no two agree on any.
     """
-    from .evaluate import score
-
     if len(predictions) < 2:
         raise errors.VndiploError("A committee needs at least two models", "", "Train cross-validation models first: vndiplo crossval annotations/gold/ --folds 5")
     by_member = [{doc.id: doc for doc in member} for member in predictions]
@@ -62,7 +65,7 @@ def committee_disagreement(predictions: list[list[AnnotatedDoc]]) -> dict[str, f
         f1s = []
         for first, second in combinations(by_member, 2):
             a, b = first[doc_id], second[doc_id]
-            f1s.append(1.0 if not a.spans and not b.spans else score([a], [b]).micro.f1)
+            f1s.append(1.0 if not a.spans and not b.spans else score([a], [b]).micro.fscore)
         disagreement[doc_id] = 1.0 - statistics.fmean(f1s)
     return disagreement
 
@@ -75,8 +78,6 @@ def rank_by(disagreement: dict[str, float], docs: list[AnnotatedDoc]) -> list[st
 
 def committee_predictions(docs: list[AnnotatedDoc], model_paths: list[Path], progress=None) -> list[list[AnnotatedDoc]]:
     """Each model's spans on `docs`; `progress(done, total)` after each model."""
-    from .model import load, predict
-
     members = []
     for path in model_paths:
         members.append(predict(load(path), docs))
@@ -100,11 +101,9 @@ def random_order(ids: list[str], seed: int) -> list[str]:
 # --- measuring the loop on gold the models never saw ------------------------------------------------
 
 
-def preannotation_yield(gold: list[AnnotatedDoc], suggestions: list[AnnotatedDoc], labels: LabelSet | None = None) -> dict[str, PRF]:
+def preannotation_yield(gold: list[AnnotatedDoc], suggestions: list[AnnotatedDoc], labels: LabelSet | None = None) -> dict[str, PRFScore]:
     """Per label and overall ("micro"): suggested spans (`predicted`), those gold keeps unchanged
     (`tp`, share `precision`) and the gold spans they pre-fill (share `recall`)."""
-    from .evaluate import score
-
     scores = score(gold, suggestions, labels or load_labels())
     return {**scores.per_label, "micro": scores.micro}
 
@@ -147,11 +146,9 @@ class OrderingStudy:
 
 
 def ordering_study(gold: list[AnnotatedDoc], members: list[list[AnnotatedDoc]], *, batch: int, seed: int) -> OrderingStudy:
-    from .evaluate import score
-
     by_id = {doc.id: doc for doc in gold}
     disagreement = committee_disagreement(members)
-    error = {doc_id: 1.0 - statistics.fmean(score([doc], member).micro.f1 for member in members) for doc_id, doc in by_id.items()}
+    error = {doc_id: 1.0 - statistics.fmean(score([doc], member).micro.fscore for member in members) for doc_id, doc in by_id.items()}
     ids = [doc.id for doc in gold]
     return OrderingStudy(rank_by(disagreement, gold), random_order(ids, seed), disagreement, error, min(batch, len(ids)))
 
@@ -160,7 +157,7 @@ def ordering_study(gold: list[AnnotatedDoc], members: list[list[AnnotatedDoc]], 
 class LoopStudy:
     committee_size: int
     pool_documents: int
-    yields: dict[str, PRF]
+    yields: dict[str, PRFScore]
     ordering: OrderingStudy
 
     def to_dict(self) -> dict:
@@ -169,7 +166,7 @@ class LoopStudy:
             "committee_size": self.committee_size,
             "pool_documents": self.pool_documents,
             "preannotation_yield": {
-                name: {"suggested": y.predicted, "kept": y.tp, "gold": y.gold, "share_kept": y.precision, "share_of_gold": y.recall}
+                name: {"suggested": predicted_count(y), "kept": y.tp, "gold": gold_count(y), "share_kept": y.precision, "share_of_gold": y.recall}
                 for name, y in self.yields.items()
             },
             "ordering": {
@@ -205,9 +202,6 @@ def loop_study(
     tells how good the ranking and the suggestions were. Trainings run
     `processes` at a time; `progress(done, total)` counts them.
     """
-    from .model import load, predict
-    from .train import TrainingJob, train_all
-
     require_valid(known, "known gold")
     require_valid(pool, "pool gold")
     if len(known) < 2 or not pool:
@@ -222,46 +216,3 @@ def loop_study(
     suggestions = predict(load(full.output / "model-last"), unlabelled)
     votes = committee_predictions(unlabelled, [job.output / "model-last" for job in members])
     return LoopStudy(len(members), len(pool), preannotation_yield(pool, suggestions), ordering_study(pool, votes, batch=batch, seed=seed))
-
-
-def loop_markdown(study: LoopStudy, labels: LabelSet | None = None) -> str:
-    labels = labels or load_labels()
-    o = study.ordering
-    lines = [
-        "# Model in the loop, replayed on gold",
-        "",
-        f"A committee of {study.committee_size} leave-one-out models of the known gold ranks {study.pool_documents} pool documents;",
-        "a model trained on all known gold pre-annotates them. The pool's gold scores both.",
-        "",
-        "## Pre-annotation yield",
-        "",
-        "| label | suggested | kept unchanged | share kept | gold spans | share of gold pre-filled |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name in [*labels.names, "micro"]:
-        y = study.yields.get(name)
-        if y is None:
-            continue
-        label = "**all**" if name == "micro" else name
-        lines.append(f"| {label} | {y.predicted} | {y.tp} | {y.precision:.3f} | {y.gold} | {y.recall:.3f} |")
-    first_u, first_r = o.first(o.uncertain), o.first(o.random)
-    lines += [
-        "",
-        f"## Order: first {o.batch} documents",
-        "",
-        "| order | documents | committee error (1 − F1) |",
-        "|---|---|---|",
-        f"| uncertain | {', '.join(first_u)} | {o.mean_error(first_u):.3f} |",
-        f"| random (seeded) | {', '.join(first_r)} | {o.mean_error(first_r):.3f} |",
-        f"| whole pool (= expected random batch) | {len(o.uncertain)} documents | {o.mean_error(o.uncertain):.3f} |",
-        "",
-        f"Overlap of the two first batches: {o.overlap} of {o.batch} (a random batch shares {o.expected_random_overlap:.1f} on average).",
-        "Spearman correlation of committee disagreement with the committee's real error over the pool: "
-        + ("undefined (constant)" if o.spearman is None else f"{o.spearman:.2f}") + ".",
-        "",
-        "| document | disagreement | committee error |",
-        "|---|---|---|",
-        *(f"| {doc_id} | {o.disagreement[doc_id]:.3f} | {o.error[doc_id]:.3f} |" for doc_id in o.uncertain),
-        "",
-    ]
-    return "\n".join(lines)

@@ -1,6 +1,6 @@
 """`vndiplo doccano serve | stop | push | pull`: the command line of the Doccano round trip.
 
-Thin over :mod:`vndiplo.doccano_server` (the local server) and
+Thin over `vndiplo.doccano_server` (the local server) and
 :mod:`vndiplo.doccano` (push and pull); credentials come from the options or
 DOCCANO_URL / DOCCANO_USERNAME / DOCCANO_PASSWORD and are never written down.
 """
@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import List, Optional
 from urllib.parse import urlparse
 
 import typer
 
-from .cli import ProgressBar, good, info, reports_errors, warn
+from .common import ProgressBar, msg, reports_errors
 
 doccano_app = typer.Typer(
     no_args_is_help=True,
@@ -28,12 +27,12 @@ PASSWORD_HELP = "Doccano password (default $DOCCANO_PASSWORD; prefer the variabl
 
 
 def warn_password_option() -> None:
-    warn("--password is kept in your shell history and shown in the process list; prefer `export DOCCANO_PASSWORD=…` (or `read -s DOCCANO_PASSWORD`)")
+    msg.warn("--password is kept in your shell history and shown in the process list; prefer `export DOCCANO_PASSWORD=…` (or `read -s DOCCANO_PASSWORD`)")
 
 
 def _default_port() -> int:
-    from .doccano import ENV_URL
-    from .doccano_server import DEFAULT_PORT
+    from ..doccano import ENV_URL
+    from ..doccano_server import DEFAULT_PORT
 
     url = os.environ.get(ENV_URL)
     return (urlparse(url).port or DEFAULT_PORT) if url else DEFAULT_PORT
@@ -42,17 +41,17 @@ def _default_port() -> int:
 @doccano_app.command("serve")
 @reports_errors
 def serve_cli(
-    port: Optional[int] = typer.Option(None, "--port", "-P", help="Port on 127.0.0.1 (default: the port of $DOCCANO_URL, else 8000)."),
-    username: Optional[str] = typer.Option(None, "--username", "-u", help="Admin user to create (default $DOCCANO_USERNAME, else admin)."),
-    password: Optional[str] = typer.Option(None, "--password", "-p", help="Admin password to set (default $DOCCANO_PASSWORD; prefer the variable: options show in the shell history)."),
+    port: int | None = typer.Option(None, "--port", "-P", help="Port on 127.0.0.1 (default: the port of $DOCCANO_URL, else 8000)."),
+    username: str | None = typer.Option(None, "--username", "-u", help="Admin user to create (default $DOCCANO_USERNAME, else admin)."),
+    password: str | None = typer.Option(None, "--password", "-p", help="Admin password to set (default $DOCCANO_PASSWORD; prefer the variable: options show in the shell history)."),
     email: str = typer.Option("admin@example.com", "--email", help="Admin e-mail address (Doccano does not send mail)."),
     workers: int = typer.Option(3, "--workers", "-w", min=1, help="Web server worker processes."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Keep running in the background; stop with `vndiplo doccano stop`."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Database, uploads and logs (default .doccano/data/).", file_okay=False),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Database, uploads and logs (default .doccano/data/).", file_okay=False),
 ):
     """Install Doccano 1.8.4 in .doccano/ (first run only), create the admin and run it on 127.0.0.1."""
-    from . import doccano_server as server_lib
-    from .doccano import ENV_PASSWORD, ENV_USERNAME, credentials
+    from .. import doccano_server as server_lib
+    from ..doccano import ENV_PASSWORD, ENV_USERNAME, credentials
 
     if password is not None:
         warn_password_option()
@@ -62,11 +61,11 @@ def serve_cli(
     port = port or _default_port()
     server_lib.refuse_if_running(data_dir)
     if server_lib.installed(root) is None:
-        info(f"Installing Doccano {server_lib.DOCCANO_VERSION} into {root / 'venv'} (first run only: a few minutes; log in {root / 'install.log'}) …")
+        msg.text(f"Installing Doccano {server_lib.DOCCANO_VERSION} into {root / 'venv'} (first run only: a few minutes; log in {root / 'install.log'}) …")
     installation = server_lib.ensure_installed(root)
-    info(f"Preparing the database in {data_dir} and the admin user {creds.username!r} …")
+    msg.text(f"Preparing the database in {data_dir} and the admin user {creds.username!r} …")
     server_lib.initialise(installation, data_dir, username=creds.username, password=creds.password, email=email)
-    info(f"Starting the web server and the task worker on 127.0.0.1:{port} …")
+    msg.text(f"Starting the web server and the task worker on 127.0.0.1:{port} …")
 
     def _terminate(signum, frame):
         raise KeyboardInterrupt
@@ -75,26 +74,26 @@ def serve_cli(
     server = None
     try:  # from here on, Ctrl-C or SIGTERM stops what was started (start() cleans up after itself)
         server = server_lib.start(installation, data_dir, port=port, workers=workers)
-        good(f"Doccano is running at {server.url}")
-        info(f"  Open {server.url} in a browser and log in as {creds.username!r} with the password you gave.")
-        info(f"  For push and pull: export DOCCANO_URL={server.url} DOCCANO_USERNAME={creds.username} DOCCANO_PASSWORD=…")
-        info(f"  Logs: {server.logs['webserver']}, {server.logs['task']}")
+        msg.good(f"Doccano is running at {server.url}")
+        msg.text(f"  Open {server.url} in a browser and log in as {creds.username!r} with the password you gave.")
+        msg.text(f"  For push and pull: export DOCCANO_URL={server.url} DOCCANO_USERNAME={creds.username} DOCCANO_PASSWORD=…")
+        msg.text(f"  Logs: {server.logs['webserver']}, {server.logs['task']}")
         if detach:
-            info("  Running in the background; stop it with `vndiplo doccano stop`.")
+            msg.text("  Running in the background; stop it with `vndiplo doccano stop`.")
             return
-        info("  Press Ctrl-C to stop it.")
+        msg.text("  Press Ctrl-C to stop it.")
         dead = server.wait()
     except KeyboardInterrupt:
         if server is None:
             raise
-        info("\nStopping Doccano …")
+        msg.text("\nStopping Doccano …")
         server.stop()
-        good("Doccano stopped")
+        msg.good("Doccano stopped")
         return
     finally:
         signal.signal(signal.SIGTERM, previous)
     server.stop()
-    from .errors import doccano_start_failed
+    from ..errors import doccano_start_failed
 
     log = server.logs["webserver" if dead == "web server" else "task"]
     raise doccano_start_failed(f"{dead} (it exited while serving)", str(log), server_lib._tail(log))
@@ -103,22 +102,22 @@ def serve_cli(
 @doccano_app.command("stop")
 @reports_errors
 def stop_cli(
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data folder of the server (default .doccano/data/).", file_okay=False),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Data folder of the server (default .doccano/data/).", file_okay=False),
 ):
     """Stop the Doccano server started by `vndiplo doccano serve` (with --detach or in another terminal)."""
-    from .doccano_server import stop
+    from ..doccano_server import stop
 
     stopped = stop(data_dir)
     if stopped is None:
-        warn("No Doccano server started by vndiplo is running.")
+        msg.warn("No Doccano server started by vndiplo is running.")
         return
-    good(f"Stopped Doccano at {stopped.url}")
+    msg.good(f"Stopped Doccano at {stopped.url}")
 
 
-def _upload_order(documents: dict, order: str, committee: Optional[List[Path]], seed: int) -> list[str]:
+def _upload_order(documents: dict, order: str, committee: list[Path] | None, seed: int) -> list[str]:
     """Document ids in the requested upload order; prints the committee's ranking."""
-    from .errors import VndiploError
-    from .loop import ORDERS, committee_paths, random_order, uncertainty_order
+    from ..active_learning import ORDERS, committee_paths, random_order, uncertainty_order
+    from ..errors import VndiploError
 
     ids = list(documents)
     if order not in ORDERS:
@@ -127,17 +126,17 @@ def _upload_order(documents: dict, order: str, committee: Optional[List[Path]], 
         return random_order(ids, seed)
     if order == "corpus":
         return ids
-    from .annotations import AnnotatedDoc
+    from ..annotations import AnnotatedDoc
 
     paths = list(committee) if committee else committee_paths()
     docs = [AnnotatedDoc(doc_id, doc.text, []) for doc_id, doc in documents.items()]
     with ProgressBar("committee", unit="model") as bar:
         ranked, disagreement = uncertainty_order(docs, paths, progress=bar)
-    info(f"Committee of {len(paths)} models; most disputed first (1 − mean pairwise span F1):")
+    msg.text(f"Committee of {len(paths)} models; most disputed first (1 − mean pairwise span F1):")
     for doc_id in ranked[:10]:
-        info(f"  {disagreement[doc_id]:.3f}  {doc_id}")
+        msg.text(f"  {disagreement[doc_id]:.3f}  {doc_id}")
     if len(ranked) > 10:
-        info(f"  … {len(ranked) - 10} more")
+        msg.text(f"  … {len(ranked) - 10} more")
     return ranked
 
 
@@ -146,34 +145,34 @@ def _upload_order(documents: dict, order: str, committee: Optional[List[Path]], 
 def push_cli(
     corpus: Path = typer.Argument(..., help="Corpus JSONL from `vndiplo ingest`.", exists=True, dir_okay=False),
     project: str = typer.Option(..., "--project", "-n", help="Doccano project name (created if missing)."),
-    pre_annotations: Optional[Path] = typer.Option(
+    pre_annotations: Path | None = typer.Option(
         None, "--pre-annotations", help="Doccano JSONL {id,text,label} of suggested spans (e.g. `vndiplo predict`); they become spans of the user who pushes.",
         exists=True, dir_okay=False,
     ),
-    guidelines: Optional[Path] = typer.Option(
+    guidelines: Path | None = typer.Option(
         None, "--guidelines", help="Markdown shown on the project's guideline page (default annotations/GUIDELINES.md).", exists=True, dir_okay=False,
     ),
     order: str = typer.Option(
         "corpus", "--order",
         help="Upload order, which is the order annotators see: corpus, uncertain (most disputed by the committee first) or random.",
     ),
-    committee: Optional[List[Path]] = typer.Option(
+    committee: list[Path] | None = typer.Option(
         None, "--committee", help="Model folders voting for --order uncertain (default: the fold models of `vndiplo crossval` in training/crossval/models).",
         exists=True, file_okay=False,
     ),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Upload at most N new documents, the first of the order not in the project yet (one annotation batch; push again for the next)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Upload at most N new documents, the first of the order not in the project yet (one annotation batch; push again for the next)."),
     seed: int = typer.Option(0, "--seed", help="Seed of --order random."),
-    url: Optional[str] = typer.Option(None, "--url", help=URL_HELP),
-    username: Optional[str] = typer.Option(None, "--username", "-u", help=USER_HELP),
-    password: Optional[str] = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    username: str | None = typer.Option(None, "--username", "-u", help=USER_HELP),
+    password: str | None = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
 ):
     """Create or reuse the project (8 labels, colours, keys, guidelines) and upload documents not there yet.
 
     With --order uncertain, every committee model labels the corpus first and
     the documents they disagree on most (1 − mean pairwise span F1) go up first.
     """
-    from .corpus import read_corpus
-    from .doccano import credentials, load_guidelines, push, read_pre_annotations
+    from ..corpus import read_corpus
+    from ..doccano import credentials, load_guidelines, push, read_pre_annotations
 
     if password is not None:
         warn_password_option()
@@ -183,30 +182,30 @@ def push_cli(
     suggestions, trimmed = read_pre_annotations(pre_annotations, documents) if pre_annotations else (None, [])
     with ProgressBar("upload") as bar:
         report = push(creds, documents, project, order=upload_order, limit=limit, pre_annotations=suggestions, guideline=load_guidelines(guidelines), progress=bar)
-    info(f"{'Created' if report.created else 'Reused'} project {project!r}: {report.project_url}")
+    msg.text(f"{'Created' if report.created else 'Reused'} project {project!r}: {report.project_url}")
     if report.labels_created or report.labels_updated:
-        info(f"  labels created: {', '.join(report.labels_created) or '—'}; corrected: {', '.join(report.labels_updated) or '—'}")
+        msg.text(f"  labels created: {', '.join(report.labels_created) or '—'}; corrected: {', '.join(report.labels_updated) or '—'}")
     if report.guideline_updated:
-        info("  guidelines updated")
-    info(f"  uploaded {len(report.uploaded)} documents; {len(report.present)} were already there")
+        msg.text("  guidelines updated")
+    msg.text(f"  uploaded {len(report.uploaded)} documents; {len(report.present)} were already there")
     if report.deferred:
-        info(f"  {len(report.deferred)} documents left for the next batch (--limit {limit}); next up: {report.deferred[0]}")
+        msg.text(f"  {len(report.deferred)} documents left for the next batch (--limit {limit}); next up: {report.deferred[0]}")
     for doc_id, before, after in trimmed:
-        warn(f"{pre_annotations}: {doc_id} {before.label} {before.start}-{before.end} trimmed to {after.start}-{after.end} (whitespace)")
+        msg.warn(f"{pre_annotations}: {doc_id} {before.label} {before.start}-{before.end} trimmed to {after.start}-{after.end} (whitespace)")
     if suggestions is not None:
-        info(f"  suggestions: {sum(report.suggested.values())} spans on {len(report.suggested)} documents, as {creds.username!r}")
+        msg.text(f"  suggestions: {sum(report.suggested.values())} spans on {len(report.suggested)} documents, as {creds.username!r}")
         if report.suggestions_skipped:
-            info(f"  no suggestions where {creds.username!r} already has spans: {len(report.suggestions_skipped)} documents")
+            msg.text(f"  no suggestions where {creds.username!r} already has spans: {len(report.suggestions_skipped)} documents")
     for doc_id in report.changed:
-        warn(f"{doc_id}: the text in Doccano differs from the corpus; left as it is (not uploaded again)")
+        msg.warn(f"{doc_id}: the text in Doccano differs from the corpus; left as it is (not uploaded again)")
     for doc_id, copy in report.copies_deleted:
-        warn(f"{doc_id}: deleted a second copy (example {copy}) left by a push at the same time or an earlier one; nobody had worked on it")
+        msg.warn(f"{doc_id}: deleted a second copy (example {copy}) left by a push at the same time or an earlier one; nobody had worked on it")
     for doc_id, copy, first in report.copies_kept:
-        warn(f"{doc_id}: example {copy} is a second copy of example {first} and has labels, comments or a done mark: "
+        msg.warn(f"{doc_id}: example {copy} is a second copy of example {first} and has labels, comments or a done mark: "
              "keep one copy by hand in Doccano (move the work, delete the other)")
     for message in report.warnings:
-        warn(message)
-    good(f"Pushed {corpus} to {report.project_url}")
+        msg.warn(message)
+    msg.good(f"Pushed {corpus} to {report.project_url}")
 
 
 @doccano_app.command("pull")
@@ -223,9 +222,9 @@ def pull_cli(
         False, "--accept-trimmed", help="Write spans that had whitespace at an edge, trimmed, instead of holding them back for review.",
     ),
     skip_changed: bool = typer.Option(False, "--skip-changed", help="Leave out documents whose text differs from the corpus instead of stopping."),
-    url: Optional[str] = typer.Option(None, "--url", help=URL_HELP),
-    username: Optional[str] = typer.Option(None, "--username", "-u", help=USER_HELP),
-    password: Optional[str] = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    username: str | None = typer.Option(None, "--username", "-u", help=USER_HELP),
+    password: str | None = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
 ):
     """Export the project through Doccano's API and write the spans of each annotator's checked documents.
 
@@ -233,35 +232,35 @@ def pull_cli(
     selection across a line wrap is stored shifted): it is held back and listed
     with its context in OUT/trimmed-spans.md unless --accept-trimmed.
     """
-    from .corpus import read_corpus
-    from .doccano import credentials, pull, write_pull
+    from ..corpus import read_corpus
+    from ..doccano import credentials, pull, write_pull
 
     creds = credentials(url, username, password)
     result = pull(creds, project, read_corpus(corpus), include_unchecked=include_unchecked, accept_trimmed=accept_trimmed, skip_changed=skip_changed)
     for username_, finding in result.warnings:
-        warn(f"{username_}: {finding}")
+        msg.warn(f"{username_}: {finding}")
     for message in result.changed:
-        warn(f"left out: {message}")
+        msg.warn(f"left out: {message}")
     paths, review = write_pull(result, out)
     if result.trimmed:
         verb = "written trimmed" if result.trimmed_accepted else "held back, not written"
-        warn(f"{len(result.trimmed)} spans had whitespace at an edge ({verb}); the list with context is in {review}:")
+        msg.warn(f"{len(result.trimmed)} spans had whitespace at an edge ({verb}); the list with context is in {review}:")
         for item in result.trimmed[:20]:
-            warn(f"  {item.username}: {item.doc_id} {item.stored.label} {item.context}")
+            msg.warn(f"  {item.username}: {item.doc_id} {item.stored.label} {item.context}")
         if not result.trimmed_accepted:
-            info("  Fix them in Doccano and pull again, or pull with --accept-trimmed if every trimmed span is right.")
+            msg.text("  Fix them in Doccano and pull again, or pull with --accept-trimmed if every trimmed span is right.")
     for username_, work in sorted(result.annotators.items()):
-        info(f"  {username_}: {len(work.docs)} documents ({work.done} checked), {work.spans} spans → {paths[username_]}")
+        msg.text(f"  {username_}: {len(work.docs)} documents ({work.done} checked), {work.spans} spans → {paths[username_]}")
         if work.unchecked:
-            info(
+            msg.text(
                 f"    {work.unchecked} documents with spans but not checked left out (unreviewed suggestions or unfinished work): "
                 "check them in Doccano, or pull with --include-unchecked"
             )
         if work.not_started:
-            info(f"    {work.not_started} documents not started (no span, not checked) left out")
+            msg.text(f"    {work.not_started} documents not started (no span, not checked) left out")
     if result.idle:
-        info(f"  nothing checked yet by: {', '.join(sorted(result.idle))}")
+        msg.text(f"  nothing checked yet by: {', '.join(sorted(result.idle))}")
     if not paths:
-        warn(f"Nothing to write: no annotator of {project!r} has checked a document yet.")
+        msg.warn(f"Nothing to write: no annotator of {project!r} has checked a document yet.")
         return
-    good(f"Pulled {project!r}: {len(paths)} annotator file{'s' if len(paths) != 1 else ''} in {out}")
+    msg.good(f"Pulled {project!r}: {len(paths)} annotator file{'s' if len(paths) != 1 else ''} in {out}")
