@@ -87,7 +87,7 @@ def doccano_server(request, tmp_path_factory):
     minutes). If Doccano cannot be installed or started, every test using it
     fails with the reason; VNDIPLO_SKIP_DOCCANO=1 skips them knowingly, loudly.
     """
-    from vndiplo.doccano import Credentials
+    from vndiplo.doccano.client import Credentials
     from vndiplo.doccano_server import ensure_installed, free_port, serve
     from vndiplo.errors import VndiploError
 

@@ -260,7 +260,7 @@ def test_a_utf16_file_is_called_utf16_with_the_command_that_converts_it(tmp_path
 
 
 def test_ingest_warns_about_a_document_too_large_for_doccano(tmp_path):
-    from vndiplo.doccano import MAX_REQUEST_BYTES
+    from vndiplo.doccano.client import MAX_REQUEST_BYTES
 
     write(tmp_path, "long.txt", ("Ngoại trưởng Nga gặp người đồng cấp Mỹ tại Geneva.\n" * 60_000))
     write(tmp_path, "short.txt", ARTICLE)

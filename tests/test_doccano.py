@@ -14,25 +14,10 @@ from typer.testing import CliRunner
 from vndiplo.annotations import AnnotatedDoc, Span, read_annotations
 from vndiplo.cli import app
 from vndiplo.corpus import make_document, read_corpus, write_corpus
-from vndiplo.doccano import (
-    Credentials,
-    build_pull,
-    check_project_settings,
-    credentials,
-    export_documents,
-    from_utf16,
-    load_guidelines,
-    push,
-    read_export,
-    read_pre_annotations,
-    span_context,
-    span_type_payload,
-    spans_from_doccano,
-    spans_to_doccano,
-    to_utf16,
-    trim_whitespace,
-    write_pull,
-)
+from vndiplo.doccano.client import Credentials, check_project_settings, credentials, read_export
+from vndiplo.doccano.offsets import from_utf16, spans_from_doccano, spans_to_doccano, to_utf16, trim_whitespace
+from vndiplo.doccano.pull import build_pull, export_documents, write_pull
+from vndiplo.doccano.push import load_guidelines, push, read_pre_annotations, span_type_payload
 from vndiplo.doccano_server import free_port
 from vndiplo.errors import VndiploError
 from vndiplo.labels import load_labels
@@ -152,11 +137,6 @@ def test_accept_trimmed_writes_the_span_without_its_whitespace(exported, confirm
     assert result.trimmed_accepted and len(result.trimmed) == 1
     d3 = {d.id: d for d in result.annotators["alice"].docs}["d3"]
     assert surfaces(d3)[0] == ("Hội đồng NATO-Nga", "ORG")
-
-
-def test_span_context_shows_the_span_in_brackets_on_one_line():
-    text = "Tổ chức Hiệp ước\nBắc Đại Tây Dương (NATO), sau cuộc gặp"
-    assert span_context(text, Span(8, 20, "ORG"), width=8) == "Tổ chức [Hiệp ước Bắc] Đại Tây…"
 
 
 def test_trimming_whitespace_leaves_punctuation_to_the_annotator():
@@ -381,7 +361,7 @@ def test_push_with_an_unknown_order_names_the_choices(tmp_path):
 def test_the_upload_size_is_the_body_requests_sends():
     import requests
 
-    from vndiplo.doccano import upload_bytes
+    from vndiplo.doccano.client import upload_bytes
 
     text = "Ngoại trưởng Nga 😀 gặp \"Blinken\"\n"
     body = requests.Request("POST", "http://127.0.0.1/", json={"text": text, "meta": {"doc_id": "d"}}).prepare().body
@@ -389,7 +369,7 @@ def test_the_upload_size_is_the_body_requests_sends():
 
 
 def test_push_names_a_document_too_large_for_doccano_and_the_limit_before_uploading_anything(corpus):
-    from vndiplo.doccano import MAX_REQUEST_BYTES
+    from vndiplo.doccano.client import MAX_REQUEST_BYTES
 
     corpus["huge"] = make_document("huge", "Ngoại trưởng Nga gặp người đồng cấp Mỹ.\n" * 60_000, source="t", path="huge")[0]
     creds = Credentials(f"http://127.0.0.1:{free_port()}", "admin", "x")  # nothing answers: the refusal comes first

@@ -32,7 +32,9 @@ from typer.testing import CliRunner
 from vndiplo.annotations import Span, read_annotations
 from vndiplo.cli import app
 from vndiplo.corpus import make_document, write_corpus
-from vndiplo.doccano import TRIMMED_REVIEW, Credentials, Doccano, to_utf16
+from vndiplo.doccano.client import Credentials, Doccano
+from vndiplo.doccano.offsets import to_utf16
+from vndiplo.doccano.pull import TRIMMED_REVIEW
 from vndiplo.labels import load_labels
 
 from conftest import loud

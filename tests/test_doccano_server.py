@@ -19,14 +19,9 @@ from typer.testing import CliRunner
 from vndiplo.annotations import AnnotatedDoc, Span, read_annotations
 from vndiplo.cli import app
 from vndiplo.corpus import make_document, read_corpus, write_corpus
-from vndiplo.doccano import (
-    Credentials,
-    Doccano,
-    from_utf16,
-    push,
-    span_type_payload,
-    to_utf16,
-)
+from vndiplo.doccano.client import Credentials, Doccano
+from vndiplo.doccano.offsets import from_utf16, to_utf16
+from vndiplo.doccano.push import push, span_type_payload
 from vndiplo.doccano_server import ensure_installed, free_port, health, read_state
 from vndiplo.labels import load_labels
 

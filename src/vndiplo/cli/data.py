@@ -26,7 +26,7 @@ def ingest_cli(
     A .conllu treebank file becomes documents of 25 consecutive sentences, restored to running text.
     """
     from ..corpus import ingest, read_id_list, write_corpus
-    from ..doccano import MAX_REQUEST_BYTES, too_large_for_doccano
+    from ..doccano.client import MAX_REQUEST_BYTES, too_large_for_doccano
 
     report = ingest(sources, source=source, skip_sentences=read_id_list(skip_sentences) if skip_sentences else frozenset())
     write_corpus(report.documents, out)

@@ -31,7 +31,7 @@ def warn_password_option() -> None:
 
 
 def _default_port() -> int:
-    from ..doccano import ENV_URL
+    from ..doccano.client import ENV_URL
     from ..doccano_server import DEFAULT_PORT
 
     url = os.environ.get(ENV_URL)
@@ -51,7 +51,7 @@ def serve_cli(
 ):
     """Install Doccano 1.8.4 in .doccano/ (first run only), create the admin and run it on 127.0.0.1."""
     from .. import doccano_server as server_lib
-    from ..doccano import ENV_PASSWORD, ENV_USERNAME, credentials
+    from ..doccano.client import ENV_PASSWORD, ENV_USERNAME, credentials
 
     if password is not None:
         warn_password_option()
@@ -172,7 +172,8 @@ def push_cli(
     the documents they disagree on most (1 − mean pairwise span F1) go up first.
     """
     from ..corpus import read_corpus
-    from ..doccano import credentials, load_guidelines, push, read_pre_annotations
+    from ..doccano.client import credentials
+    from ..doccano.push import load_guidelines, push, read_pre_annotations
 
     if password is not None:
         warn_password_option()
@@ -233,7 +234,8 @@ def pull_cli(
     with its context in OUT/trimmed-spans.md unless --accept-trimmed.
     """
     from ..corpus import read_corpus
-    from ..doccano import credentials, pull, write_pull
+    from ..doccano.client import credentials
+    from ..doccano.pull import pull, write_pull
 
     creds = credentials(url, username, password)
     result = pull(creds, project, read_corpus(corpus), include_unchecked=include_unchecked, accept_trimmed=accept_trimmed, skip_changed=skip_changed)
