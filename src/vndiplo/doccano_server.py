@@ -26,11 +26,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
 from . import errors
 from .corpus import atomic_write_text
+
+if TYPE_CHECKING:
+    from .doccano_postgres import DatabaseChoice
+    from .doccano_team import TeamMode
 
 DOCCANO_VERSION = "1.8.4"
 # doccano 1.8.4 declares loose upper bounds; these two releases broke it since.
@@ -225,24 +230,32 @@ def secret_key(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def doccano_env(data_dir: Path) -> dict[str, str]:
-    """Environment of every Doccano process: the data folder, vndiplo's settings, its secret key, no debug."""
+def doccano_env(data_dir: Path, team: TeamMode | None = None) -> dict[str, str]:
+    """Environment of every Doccano process: the data folder, its database, vndiplo's settings, its secret key, no debug.
+
+    A team server (`team`) gets its own settings module, so that commands run
+    beside it (createuser, backups) never rewrite the module its web workers load.
+    """
+    from .doccano_postgres import database_url
+    from .doccano_team import TEAM_SETTINGS_MODULE, team_settings_text
+
     env = dict(os.environ)
     for name in ("DOCCANO_USERNAME", "DOCCANO_PASSWORD", "DOCCANO_URL"):
         env.pop(name, None)  # vndiplo's own variables are none of Doccano's business
     data_dir = data_dir.resolve()
     settings_dir = data_dir / "settings"
-    settings_file = settings_dir / f"{SETTINGS_MODULE}.py"
-    if not settings_file.exists() or settings_file.read_text(encoding="utf-8") != _SETTINGS_TEXT:
+    settings_module, settings_text = (TEAM_SETTINGS_MODULE, team_settings_text(team)) if team else (SETTINGS_MODULE, _SETTINGS_TEXT)
+    settings_file = settings_dir / f"{settings_module}.py"
+    if not settings_file.exists() or settings_file.read_text(encoding="utf-8") != settings_text:
         settings_dir.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
-        atomic_write_text(settings_file, _SETTINGS_TEXT)
+        atomic_write_text(settings_file, settings_text)
     env.update(
         DOCCANO_HOME=str(data_dir),
-        DATABASE_URL=f"sqlite:///{data_dir / 'db.sqlite3'}",
+        DATABASE_URL=database_url(data_dir),
         MEDIA_ROOT=str(data_dir / "media"),
         STANDALONE="True",
         DEBUG="False",
-        DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
+        DJANGO_SETTINGS_MODULE=settings_module,
         PYTHONPATH=os.pathsep.join(filter(None, [str(settings_dir), env.get("PYTHONPATH")])),
         SECRET_KEY=secret_key(data_dir),
         PYTHONUNBUFFERED="1",
@@ -276,9 +289,13 @@ def initialise(installation: Installation, data_dir: Path, *, username: str, pas
     """`doccano init` once per data folder, then `doccano createuser` (which also resets the password)."""
     make_private(data_dir)
     log = data_dir / "logs" / "init.log"
-    if not (data_dir / _INIT_STAMP).exists():
+    from .doccano_postgres import database_key
+
+    initialised = f"{DOCCANO_VERSION}\n{database_key(data_dir)}\n"  # a data folder moved to another database is initialised there too
+    stamp = data_dir / _INIT_STAMP
+    if not stamp.exists() or stamp.read_text(encoding="utf-8") != initialised:
         _run_doccano(installation, data_dir, ["init"], log)
-        atomic_write_text(data_dir / _INIT_STAMP, DOCCANO_VERSION + "\n")
+        atomic_write_text(stamp, initialised)
     _run_doccano(
         installation, data_dir,
         ["createuser", "--username", "$VNDIPLO_ADMIN_USER", "--password", "$VNDIPLO_ADMIN_PASSWORD", "--email", email],
@@ -393,6 +410,9 @@ class Server:
             with contextlib.suppress(json.JSONDecodeError, OSError):
                 if json.loads(self.state_file.read_text(encoding="utf-8")).get("pids") == self.pids:
                     self.state_file.unlink()
+        from .doccano_postgres import stop_private_cluster
+
+        stop_private_cluster(self.data_dir)
 
     def wait(self, poll: float = 0.5) -> str:
         """Block until one of the two processes exits; return its name."""
@@ -446,23 +466,31 @@ def start(
     port: int = DEFAULT_PORT,
     workers: int = DEFAULT_WORKERS,
     timeout: float = START_TIMEOUT,
+    team: TeamMode | None = None,
 ) -> Server:
     """Start the web server and the task worker on 127.0.0.1:`port`; return once /v1/health/ answers.
 
     The health check covers the database and a round trip through the task
-    worker, so a returned server can import and export.
+    worker, so a returned server can import and export. A team server binds
+    `team.bind` instead, and refuses to start with a weak secret key.
     """
     refuse_if_running(data_dir)
     make_private(data_dir)  # a data folder from before vndiplo kept it private, or files copied in
-    if not port_is_free(port):
-        answer = "a Doccano server answers there" if health(f"http://{HOST}:{port}", timeout=3) else "another program listens there"
+    bind = team.bind if team else HOST
+    local = HOST if bind in ("0.0.0.0", "::") else bind  # where this computer reaches the server
+    if not port_is_free(port, bind):
+        answer = "a Doccano server answers there" if health(f"http://{local}:{port}", timeout=3) else "another program listens there"
         raise errors.doccano_port_in_use(port, answer)
-    env = doccano_env(data_dir)
+    env = doccano_env(data_dir, team)
+    if team:
+        from .doccano_team import check_secret_key
+
+        check_secret_key(env["SECRET_KEY"])
     logs = data_dir / "logs"
-    url = f"http://{HOST}:{port}"
+    url = f"http://{local}:{port}"
     web = _spawn(
         [
-            str(installation.gunicorn), "--bind", f"{HOST}:{port}", "--workers", str(workers),
+            str(installation.gunicorn), "--bind", f"{bind}:{port}", "--workers", str(workers),
             "--chdir", str(installation.backend), "--capture-output", "--log-level", "info",
             "--timeout", "120", "config.wsgi",
         ],
@@ -499,14 +527,26 @@ def serve(
     root: Path | None = None,
     data_dir: Path | None = None,
     email: str = "admin@example.com",
+    team: TeamMode | None = None,
+    database: DatabaseChoice | None = None,
 ) -> Server:
-    """Install (or reuse) Doccano, initialise the data folder, create the admin, start both processes."""
+    """Install (or reuse) Doccano, prepare its database, initialise the data folder, create the admin, start both processes.
+
+    `database` None keeps the data folder's recorded database (SQLite at first).
+    """
+    from .doccano_postgres import prepare
+
     root = root or default_root()
     data_dir = data_dir or root / "data"
     refuse_if_running(data_dir)
+    if team:
+        from .doccano_team import check_admin_password
+
+        check_admin_password(username, password)
     installation = ensure_installed(root)
+    prepare(installation.venv, data_dir, database)
     initialise(installation, data_dir, username=username, password=password, email=email)
-    return start(installation, data_dir, port=port, workers=workers)
+    return start(installation, data_dir, port=port, workers=workers, team=team)
 
 
 def stop(data_dir: Path | None = None) -> Server | None:
