@@ -113,3 +113,32 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="session")
+def new_cluster_dir(request):
+    """Makes folders for private PostgreSQL clusters under .doccano/ (which PostgreSQL's own user can reach when
+    the tests run as root; pytest's temporary folders are closed to it); every cluster is stopped and deleted after.
+
+    PostgreSQL's binaries missing: the tests that need them are skipped, loudly (`make postgres` installs them).
+    """
+    import uuid
+
+    from vndiplo.doccano_postgres import postgres_bin_dir, remove_cluster
+    from vndiplo.doccano_server import default_root
+
+    if postgres_bin_dir() is None:
+        message = ("PostgreSQL's initdb/pg_ctl/pg_dump are missing: the PostgreSQL tests of Doccano are SKIPPED "
+                   "(`make postgres` as root, or `sudo apt-get install postgresql`)")
+        loud(request.config, message)
+        pytest.skip(message)
+    made = []
+
+    def make():
+        folder = default_root() / "test-postgres" / uuid.uuid4().hex[:12]
+        made.append(folder)
+        return folder
+
+    yield make
+    for folder in made:
+        remove_cluster(folder)

@@ -49,10 +49,26 @@ def serve_cli(
     workers: int = typer.Option(3, "--workers", "-w", min=1, help="Web server worker processes."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Keep running in the background; stop with `vndiplo doccano stop`."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Database, uploads and logs (default .doccano/data/).", file_okay=False),
+    host: Optional[str] = typer.Option(
+        None, "--host", help="Team mode: listen on this address of the network (0.0.0.0: every card) instead of 127.0.0.1; needs a strong admin password."
+    ),
+    public_url: Optional[str] = typer.Option(None, "--public-url", help="Team mode: the address annotators open (e.g. your reverse proxy's https://…); https makes cookies Secure."),
+    database: Optional[str] = typer.Option(
+        None, "--database", envvar="VNDIPLO_DATABASE_URL",
+        help="PostgreSQL database for this data folder, postgresql://USER:PASSWORD@HOST:PORT/NAME (default $VNDIPLO_DATABASE_URL; remembered).",
+    ),
+    postgres: bool = typer.Option(False, "--postgres", help="Run a private PostgreSQL (Debian's postgresql package) for this data folder (remembered)."),
+    postgres_dir: Optional[Path] = typer.Option(None, "--postgres-dir", help="Folder of the private PostgreSQL (default .doccano/postgres/).", file_okay=False),
+    backup_every: Optional[str] = typer.Option(None, "--backup-every", help="Make a backup this often while serving: 30m, 1h, 1d …"),
+    keep: int = typer.Option(24, "--keep", min=1, help="With --backup-every: keep the last N backups."),
+    backup_dir: Optional[Path] = typer.Option(None, "--backup-dir", help="With --backup-every: where backups go (default .doccano/backups/).", file_okay=False),
 ):
-    """Install Doccano 1.8.4 in .doccano/ (first run only), create the admin and run it on 127.0.0.1."""
+    """Install Doccano 1.8.4 in .doccano/ (first run only), create the admin and run it on 127.0.0.1 (or, with --host, for a team)."""
     from . import doccano_server as server_lib
+    from .cli_doccano_team import database_choice, scheduled_backup, team_options
     from .doccano import ENV_PASSWORD, ENV_USERNAME, credentials
+    from .doccano_backup import wait_with_backups
+    from .doccano_postgres import prepare, stop_private_cluster
 
     if password is not None:
         warn_password_option()
@@ -60,13 +76,20 @@ def serve_cli(
     root = server_lib.default_root()
     data_dir = data_dir or root / "data"
     port = port or _default_port()
+    team, every = team_options(creds, host, public_url, port, backup_every, detach)
+    choice = database_choice(database, postgres, postgres_dir)
     server_lib.refuse_if_running(data_dir)
     if server_lib.installed(root) is None:
         info(f"Installing Doccano {server_lib.DOCCANO_VERSION} into {root / 'venv'} (first run only: a few minutes; log in {root / 'install.log'}) …")
     installation = server_lib.ensure_installed(root)
     info(f"Preparing the database in {data_dir} and the admin user {creds.username!r} …")
-    server_lib.initialise(installation, data_dir, username=creds.username, password=creds.password, email=email)
-    info(f"Starting the web server and the task worker on 127.0.0.1:{port} …")
+    try:
+        prepare(installation.venv, data_dir, choice)
+        server_lib.initialise(installation, data_dir, username=creds.username, password=creds.password, email=email)
+    except BaseException:
+        stop_private_cluster(data_dir)
+        raise
+    info(f"Starting the web server and the task worker on {team.bind if team else '127.0.0.1'}:{port} …")
 
     def _terminate(signum, frame):
         raise KeyboardInterrupt
@@ -74,16 +97,24 @@ def serve_cli(
     previous = signal.signal(signal.SIGTERM, _terminate)
     server = None
     try:  # from here on, Ctrl-C or SIGTERM stops what was started (start() cleans up after itself)
-        server = server_lib.start(installation, data_dir, port=port, workers=workers)
-        good(f"Doccano is running at {server.url}")
-        info(f"  Open {server.url} in a browser and log in as {creds.username!r} with the password you gave.")
-        info(f"  For push and pull: export DOCCANO_URL={server.url} DOCCANO_USERNAME={creds.username} DOCCANO_PASSWORD=…")
+        server = server_lib.start(installation, data_dir, port=port, workers=workers, team=team)
+        url = team.public_url if team else server.url
+        good(f"Doccano is running at {url}")
+        if team:
+            info(f"  Team mode: listening on {team.bind}:{port}, answering the host names {', '.join(team.allowed_hosts)}.")
+        info(f"  Open {url} in a browser and log in as {creds.username!r} with the password you gave.")
+        info(f"  For push and pull: export DOCCANO_URL={url} DOCCANO_USERNAME={creds.username} DOCCANO_PASSWORD=…")
         info(f"  Logs: {server.logs['webserver']}, {server.logs['task']}")
         if detach:
             info("  Running in the background; stop it with `vndiplo doccano stop`.")
             return
         info("  Press Ctrl-C to stop it.")
-        dead = server.wait()
+        if every:
+            out = backup_dir or root / "backups"
+            info(f"  A backup every {backup_every} into {out} (the last {keep} are kept).")
+            dead = wait_with_backups(server, every, lambda: scheduled_backup(installation, data_dir, out, creds, server.url, keep))
+        else:
+            dead = server.wait()
     except KeyboardInterrupt:
         if server is None:
             raise
@@ -265,3 +296,6 @@ def pull_cli(
         warn(f"Nothing to write: no annotator of {project!r} has checked a document yet.")
         return
     good(f"Pulled {project!r}: {len(paths)} annotator file{'s' if len(paths) != 1 else ''} in {out}")
+
+
+from . import cli_doccano_team  # noqa: F401  (registers backup, restore and migrate-db)
