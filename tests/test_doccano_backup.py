@@ -20,6 +20,7 @@ from vndiplo.doccano_backup import (
     backup_name,
     backups_in,
     dump_counts,
+    wait_with_backups,
 )
 from vndiplo.doccano_postgres import DatabaseChoice, remove_cluster
 from vndiplo.doccano_server import free_port, serve
@@ -116,3 +117,21 @@ def test_backup_names_sort_by_time_and_a_folder_without_manifest_is_no_backup(tm
 def test_restore_refuses_a_folder_that_is_not_a_backup(tmp_path):
     result = runner.invoke(app, ["doccano", "restore", str(tmp_path), "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == 1 and "is not a complete vndiplo backup" in result.output
+
+
+class _ServerExitingAfter:
+    """Stands in for a running server whose web server exits after `polls` looks (no Doccano needed for the schedule)."""
+
+    def __init__(self, polls: int) -> None:
+        self.polls = polls
+
+    def dead(self) -> str | None:
+        self.polls -= 1
+        return "web server" if self.polls < 0 else None
+
+
+def test_serving_with_backups_makes_them_on_schedule_until_a_process_exits():
+    made = []
+    dead = wait_with_backups(_ServerExitingAfter(5), 0.001, lambda: made.append(len(made)), poll=0.002)
+    assert dead == "web server"
+    assert len(made) >= 1

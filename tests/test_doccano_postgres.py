@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from vndiplo.cli import app
 from vndiplo.doccano import Credentials, Doccano, pull, push, read_export
 from vndiplo.doccano_postgres import DatabaseChoice, cluster_running, recorded_database
-from vndiplo.doccano_server import free_port, serve
+from vndiplo.doccano_server import ensure_installed, free_port, initialise, serve
 
 pytestmark = pytest.mark.doccano
 
@@ -120,7 +120,7 @@ def test_migrate_db_moves_an_sqlite_server_to_postgresql_without_losing_work(new
         assert Doccano(Credentials(server.url, "mai", ANNOTATOR_PASSWORD)).me["username"] == "mai"  # passwords moved too
         # new rows get new ids after the loaded ones (loaddata moved PostgreSQL's sequences)
         project = Doccano(admin).project("to-move")
-        label_as(Credentials(server.url, "lan", ANNOTATOR_PASSWORD), project, [labelled(corpus["s0005"], 1)], done=False)
+        assert label_as(admin, project, [labelled(corpus["s0005"], 2)]) > 0
     finally:
         server.stop()
 
@@ -129,8 +129,7 @@ def test_migrate_db_refuses_a_database_that_is_not_empty(postgres_server, tmp_pa
     """The target holds the concurrency test's server: nothing may be loaded over it, and the folder stays on SQLite."""
     _, pg_data_dir = postgres_server
     data_dir = tmp_path_factory.mktemp("doccano-sqlite-2")
-    server = serve(username="admin", password=ADMIN_PASSWORD, port=free_port(), workers=1, data_dir=data_dir)
-    server.stop()
+    initialise(ensure_installed(), data_dir, username="admin", password=ADMIN_PASSWORD)  # an SQLite Doccano, never started
     cluster = recorded_database(pg_data_dir).cluster
     result = runner.invoke(app, ["doccano", "migrate-db", "--postgres-dir", str(cluster), "--data-dir", str(data_dir)])
     assert result.exit_code == 1

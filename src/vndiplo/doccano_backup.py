@@ -3,8 +3,8 @@
 Weeks of annotation live only in the server's database until someone pulls,
 so a backup holds everything needed to rebuild it, in three layers:
 
-- `doccano.json`: the whole database as Django fixtures, written by Doccano's
-  own `dumpdata` inside one read transaction (a consistent snapshot while
+- `doccano.json`: the whole database as Django fixtures, written through
+  Doccano's own Django (as `dumpdata` does) inside one read transaction (a consistent snapshot while
   annotators keep working): users with their password hashes, projects and
   their settings, labels, members and roles, documents, every annotator's
   spans, document states ("done" marks), comments. It loads into SQLite and
@@ -83,17 +83,31 @@ COUNTED_MODELS = {
     "examples.examplestate": "document states",
     "examples.comment": "comments",
 }
+# Django's own `dumpdata`, except that django-polymorphic's managers are told to stay plain: through
+# them a Project row comes back as its SequenceLabelingProject child, so dumpdata writes the child
+# twice and the parent row never, and the dump does not load.
 _DUMP_SCRIPT = """
 import sys
 sys.path.insert(0, sys.argv[1])
 import django
 django.setup()
-from django.core.management import call_command
+from django.apps import apps
+from django.core import serializers
 from django.db import connection, transaction
+excluded = set(sys.argv[3:])
+app_list = [
+    (config, [m for m in config.get_models() if f"{config.label}.{m._meta.model_name}" not in excluded and m._meta.managed and not m._meta.proxy])
+    for config in apps.get_app_configs() if config.label not in excluded and config.models_module is not None
+]
+def rows():
+    for model in serializers.sort_dependencies(app_list, allow_cycles=True):
+        query = model._base_manager.order_by(model._meta.pk.name)
+        yield from (query.non_polymorphic() if hasattr(query, "non_polymorphic") else query).iterator()
 with transaction.atomic():  # one snapshot: annotators may keep writing meanwhile
     if connection.vendor == "postgresql":
         connection.cursor().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-    call_command("dumpdata", natural_foreign=True, exclude=sys.argv[3:], output=sys.argv[2], verbosity=0)
+    with open(sys.argv[2], "w", encoding="utf-8") as out:
+        serializers.serialize("json", rows(), use_natural_foreign_keys=True, stream=out)
 """
 _LOAD_SCRIPT = """
 import json, sys
@@ -128,13 +142,13 @@ def _django(installation: Installation, data_dir: Path, script: str, args: list[
             stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True, check=False,
         )
     if result.returncode != 0:
-        raise errors.postgres_failed(what, str(log), _tail(log)) if recorded_database(data_dir).is_postgres else errors.doccano_start_failed(what, str(log), _tail(log))
+        raise errors.doccano_database_failed(what, str(log), _tail(log))
     return result.stdout
 
 
 def dump_database(installation: Installation, data_dir: Path, out: Path) -> None:
     """The data folder's whole Doccano database as Django fixtures in `out` (one consistent snapshot)."""
-    _django(installation, data_dir, _DUMP_SCRIPT, [str(out), *EXCLUDED_FROM_DUMP], "dump the database (dumpdata)")
+    _django(installation, data_dir, _DUMP_SCRIPT, [str(out), *EXCLUDED_FROM_DUMP], "be dumped")
     os.chmod(out, 0o600)  # password hashes
 
 
@@ -146,7 +160,7 @@ def dump_counts(records: list[dict]) -> dict[str, int]:
 
 def load_database(installation: Installation, data_dir: Path, dump: Path) -> dict[str, int]:
     """Load a dump into the data folder's empty database; the counts of what is in it afterwards."""
-    answer = _django(installation, data_dir, _LOAD_SCRIPT, [str(dump.resolve()), json.dumps(list(COUNTED_MODELS))], "load the dump (migrate, loaddata)")
+    answer = _django(installation, data_dir, _LOAD_SCRIPT, [str(dump.resolve()), json.dumps(list(COUNTED_MODELS))], "take the dump (migrate, loaddata)")
     result = json.loads(answer.strip().splitlines()[-1])
     if "not_empty" in result:
         present = result["not_empty"]

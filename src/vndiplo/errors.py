@@ -374,6 +374,14 @@ def postgres_failed(what: str, log: str, tail: str) -> VndiploError:
     )
 
 
+def doccano_database_failed(what: str, log: str, tail: str) -> VndiploError:
+    return VndiploError(
+        f"Doccano's database could not {what}",
+        f"the end of {log}:\n{tail}",
+        "Fix the cause shown above and run the command again; the data folder's database is left as it was.",
+    )
+
+
 def doccano_database_not_empty(what: str, detail: str) -> VndiploError:
     return VndiploError(
         f"The target database is not empty: {what}",
