@@ -478,14 +478,20 @@ def start(
     make_private(data_dir)  # a data folder from before vndiplo kept it private, or files copied in
     bind = team.bind if team else HOST
     local = HOST if bind in ("0.0.0.0", "::") else bind  # where this computer reaches the server
-    if not port_is_free(port, bind):
-        answer = "a Doccano server answers there" if health(f"http://{local}:{port}", timeout=3) else "another program listens there"
-        raise errors.doccano_port_in_use(port, answer)
-    env = doccano_env(data_dir, team)
-    if team:
-        from .doccano_team import check_secret_key
+    from .doccano_postgres import stop_private_cluster
 
-        check_secret_key(env["SECRET_KEY"])
+    try:
+        if not port_is_free(port, bind):
+            answer = "a Doccano server answers there" if health(f"http://{local}:{port}", timeout=3) else "another program listens there"
+            raise errors.doccano_port_in_use(port, answer)
+        env = doccano_env(data_dir, team)
+        if team:
+            from .doccano_team import check_secret_key
+
+            check_secret_key(env["SECRET_KEY"])
+    except BaseException:
+        stop_private_cluster(data_dir)  # a private PostgreSQL started for this server
+        raise
     logs = data_dir / "logs"
     url = f"http://{local}:{port}"
     web = _spawn(
@@ -534,7 +540,7 @@ def serve(
 
     `database` None keeps the data folder's recorded database (SQLite at first).
     """
-    from .doccano_postgres import prepare
+    from .doccano_postgres import prepare, stop_private_cluster
 
     root = root or default_root()
     data_dir = data_dir or root / "data"
@@ -544,8 +550,12 @@ def serve(
 
         check_admin_password(username, password)
     installation = ensure_installed(root)
-    prepare(installation.venv, data_dir, database)
-    initialise(installation, data_dir, username=username, password=password, email=email)
+    try:
+        prepare(installation.venv, data_dir, database)
+        initialise(installation, data_dir, username=username, password=password, email=email)
+    except BaseException:
+        stop_private_cluster(data_dir)
+        raise
     return start(installation, data_dir, port=port, workers=workers, team=team)
 
 
