@@ -152,3 +152,14 @@ def test_a_team_server_refuses_a_weak_password_in_the_library_too(tmp_path):
     with pytest.raises(VndiploError, match="too weak"):
         serve(username="admin", password="doccano", data_dir=tmp_path, team=team_mode("0.0.0.0", 8000))
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.doccano
+def test_a_team_server_does_not_start_with_doccanos_published_secret_key(tmp_path):
+    from vndiplo.doccano_server import ensure_installed, free_port, read_state, start
+
+    (tmp_path / "secret_key").write_text(DOCCANO_DEFAULT_SECRET_KEY + "\n")
+    port = free_port()
+    with pytest.raises(VndiploError, match="secret key is not fit for a team server"):
+        start(ensure_installed(), tmp_path, port=port, team=team_mode("127.0.0.1", port))
+    assert read_state(tmp_path) is None  # nothing was started
