@@ -149,14 +149,16 @@ def migrate_db_cli(
 ):
     """Move a (stopped) server's data from SQLite to PostgreSQL in one step; later `serve` runs use PostgreSQL."""
     from .doccano_backup import migrate_database
-    from .doccano_postgres import redacted
+    from .doccano_postgres import recorded_database, redacted
     from .doccano_server import default_data_dir
 
     target = database_choice(to, postgres, postgres_dir)
     if target is None:
         raise VndiploError("migrate-db needs a target", "", "Give --to postgresql://… or --postgres.")
     data_dir = data_dir or default_data_dir()
+    source = recorded_database(data_dir)
     counts = migrate_database(_installation(), data_dir, target)
     where = redacted(target.url) if target.url else f"the private PostgreSQL in {target.cluster}"
     good(f"Moved {data_dir} to {where}: {counts['projects.project']} projects, {counts['examples.example']} documents, {counts['labels.span']} spans, {counts['auth.user']} users")
-    info(f"  The old SQLite file {data_dir / 'db.sqlite3'} is left as it was; delete it once you have checked the server.")
+    old = f"The old SQLite file {data_dir / 'db.sqlite3'}" if not source.is_postgres else "The old database"
+    info(f"  {old} is left as it was; delete it once you have checked the server.")

@@ -11,11 +11,15 @@ so a backup holds everything needed to rebuild it, in three layers:
   PostgreSQL alike, which is what :func:`restore` and :func:`migrate_database`
   load;
 - `projects/<id>/`: what Doccano's API and export say about each project
+  the backing-up account is a member of (Doccano shows no other, even to its admin)
   (settings, labels, members, documents, and each annotator's spans in the
   JSONL export, all documents and the ones they marked done): readable
-  without Doccano, and the reference a restore is checked against;
+  without Doccano;
 - `database.pgdump`: `pg_dump`'s custom-format dump when the database is
-  PostgreSQL (restorable with `pg_restore` by a database administrator).
+  PostgreSQL (restorable with `pg_restore` by a database administrator);
+- `manifest.json`: when, from where, and how many users, projects, members,
+  labels, documents, spans, done marks and comments the dump holds: a
+  restore checks the database against these counts.
 
 A backup is written into `OUT/.doccano-backup-<time>.partial/` and renamed
 to `OUT/doccano-backup-<time>/` once complete (`manifest.json` last), so a
@@ -271,6 +275,9 @@ def backup(installation: Installation, data_dir: Path, out_dir: Path, creds: Cre
         warnings: list[str] = []
         summary = _project_layer(api, partial / PROJECTS, warnings)
         counts = dump_counts(json.loads((partial / DUMP).read_text(encoding="utf-8")))
+        unseen = counts["projects.project"] - len(list((partial / PROJECTS).iterdir()) if (partial / PROJECTS).exists() else [])
+        if unseen > 0:  # Doccano lists a project only to its members, the server's admin included
+            warnings.append(f"{unseen} projects are in {DUMP} only: {creds.username!r} is not their member, so their API export is missing")
         manifest = {
             "created": moment.isoformat(timespec="seconds"),
             "doccano": DOCCANO_VERSION,
