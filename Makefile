@@ -16,7 +16,7 @@ NEWS_TEST := annotations/news-test/gold.jsonl
 # Trainings at the same time in crossval and loop-study (one core each).
 JOBS ?= 2
 
-.PHONY: all install browser ingest dataset train evaluate crossval loop benchmark vectors test test-fast clean
+.PHONY: all install browser postgres ingest dataset train evaluate crossval loop benchmark vectors test test-fast clean
 
 # Each step is a file target: make re-runs a step only when its inputs (data, configuration or the
 # code in src/) are newer than its outputs. `make ingest`, `make dataset`, `make train` and
@@ -48,6 +48,16 @@ browser:
 		echo "Installing Debian's chromium and chromium-driver for the browser tests …"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
 	else echo "!!! chromium / chromium-driver missing and not root: the browser tests will be SKIPPED (sudo apt-get install chromium chromium-driver)"; fi
+
+# The team-server tests (tests/test_doccano_postgres.py, test_doccano_backup.py) run a private PostgreSQL
+# cluster with Debian's initdb/pg_ctl/pg_dump. As root (CI) the package is installed when missing (the
+# tests do not use the cluster the package sets up); otherwise the tests say loudly that they are skipped.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's postgresql for the team-server tests …"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+	else echo "!!! PostgreSQL (initdb, pg_ctl) missing and not root: the PostgreSQL tests will be SKIPPED (sudo apt-get install postgresql)"; fi
 
 ingest: $(CORPUS_FILES)
 corpus/docs.jsonl: $(STAMP) $(CODE) $(wildcard seeds/*.txt)
@@ -123,7 +133,7 @@ vectors: install
 	$(BIN)/vndiplo vectors ../shared/viwiki/viwiki-2017.jsonl.xz --out configs/vectors
 
 # The whole suite, as CI runs it: lint and types, then every test (real Doccano, browser, Ray, slow).
-test: install browser
+test: install browser postgres
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -ra

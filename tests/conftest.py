@@ -88,7 +88,9 @@ def doccano_server(request, tmp_path_factory):
     fails with the reason; VNDIPLO_SKIP_DOCCANO=1 skips them knowingly, loudly.
     """
     from vndiplo.doccano.client import Credentials
-    from vndiplo.doccano_server import ensure_installed, free_port, serve
+    from vndiplo.doccano.install import ensure_installed
+    from vndiplo.doccano.local import free_port
+    from vndiplo.doccano.server import serve
     from vndiplo.errors import VndiploError
 
     if os.environ.get("VNDIPLO_SKIP_DOCCANO") == "1":
@@ -143,3 +145,32 @@ def write_records(path: Path, records: list) -> Path:
 def flat(output: str) -> str:
     """Command output with every run of whitespace as one space: wasabi wraps messages at 80 columns."""
     return " ".join(output.split())
+
+
+@pytest.fixture(scope="session")
+def new_cluster_dir(request):
+    """Makes folders for private PostgreSQL clusters under .doccano/ (which PostgreSQL's own user can reach when
+    the tests run as root; pytest's temporary folders are closed to it); every cluster is stopped and deleted after.
+
+    PostgreSQL's binaries missing: the tests that need them are skipped, loudly (`make postgres` installs them).
+    """
+    import uuid
+
+    from vndiplo.doccano.local import default_root
+    from vndiplo.doccano.postgres import postgres_bin_dir, remove_cluster
+
+    if postgres_bin_dir() is None:
+        message = ("PostgreSQL's initdb/pg_ctl/pg_dump are missing: the PostgreSQL tests of Doccano are SKIPPED "
+                   "(`make postgres` as root, or `sudo apt-get install postgresql`)")
+        loud(request.config, message)
+        pytest.skip(message)
+    made = []
+
+    def make():
+        folder = default_root() / "test-postgres" / uuid.uuid4().hex[:12]
+        made.append(folder)
+        return folder
+
+    yield make
+    for folder in made:
+        remove_cluster(folder)

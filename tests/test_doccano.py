@@ -15,10 +15,10 @@ from vndiplo.annotations import AnnotatedDoc, Span, read_annotations
 from vndiplo.cli import app
 from vndiplo.corpus import make_document, read_corpus, write_corpus
 from vndiplo.doccano.client import Credentials, check_project_settings, credentials, read_export
+from vndiplo.doccano.local import free_port
 from vndiplo.doccano.offsets import from_utf16, spans_from_doccano, spans_to_doccano, to_utf16, trim_whitespace
 from vndiplo.doccano.pull import build_pull, export_documents, write_pull
 from vndiplo.doccano.push import load_guidelines, push, read_pre_annotations, span_type_payload
-from vndiplo.doccano_server import free_port
 from vndiplo.errors import VndiploError
 from vndiplo.labels import load_labels
 

@@ -20,9 +20,11 @@ from vndiplo.annotations import AnnotatedDoc, Span, read_annotations
 from vndiplo.cli import app
 from vndiplo.corpus import make_document, read_corpus, write_corpus
 from vndiplo.doccano.client import Credentials, Doccano
+from vndiplo.doccano.install import ensure_installed
+from vndiplo.doccano.local import alive, free_port
 from vndiplo.doccano.offsets import from_utf16, to_utf16
 from vndiplo.doccano.push import push, span_type_payload
-from vndiplo.doccano_server import ensure_installed, free_port, health, read_state
+from vndiplo.doccano.server import health, read_state
 from vndiplo.labels import load_labels
 
 from conftest import ADMIN_PASSWORD, flat
@@ -367,7 +369,7 @@ def test_the_server_answers_loopback_host_names_only(doccano_server):
 
 
 def test_a_data_folder_gets_its_own_secret_key_and_keeps_everything_private(tmp_path):
-    from vndiplo.doccano_server import doccano_env, initialise
+    from vndiplo.doccano.server import doccano_env, initialise
 
     data_dir = tmp_path / "data"
     initialise(ensure_installed(), data_dir, username="admin", password=ADMIN_PASSWORD)
@@ -413,13 +415,7 @@ def test_serve_detached_answers_then_stop_ends_both_processes(doccano_server, se
     result = runner.invoke(app, ["doccano", "stop", "--data-dir", str(serve_data_dir)])
     assert result.exit_code == 0 and "Stopped Doccano" in flat(result.output)
     assert health(state.url, timeout=2) is None and read_state(serve_data_dir) is None
-    assert all(not _alive(pid) for pid in state.pids.values())
-
-
-def _alive(pid: int) -> bool:
-    from vndiplo.doccano_server import _alive as alive
-
-    return alive(pid)
+    assert all(not alive(pid) for pid in state.pids.values())
 
 
 def test_serve_in_the_foreground_stops_both_processes_on_ctrl_c(doccano_server, serve_data_dir):
@@ -446,7 +442,7 @@ def test_serve_in_the_foreground_stops_both_processes_on_ctrl_c(doccano_server, 
     assert process.returncode == 0, output
     assert "Doccano stopped" in output
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in state.pids.values()) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in state.pids.values()) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert all(not _alive(pid) for pid in state.pids.values())
+    assert all(not alive(pid) for pid in state.pids.values())
     assert read_state(serve_data_dir) is None and health(f"http://127.0.0.1:{port}", timeout=2) is None

@@ -322,3 +322,94 @@ def unknown_document_ids(ids: list[str], where: str) -> VndiploError:
         truncated_list([repr(i) for i in ids], 20, ", ", " "),
         "Use ids of the corpus file you push (the `id` field of corpus/docs.jsonl).",
     )
+
+
+# --- a team's Doccano server: team mode, PostgreSQL, backups (issue 16) -----------------------
+
+
+def doccano_weak_password(username: str, problems: list[str], minimum: int) -> VndiploError:
+    return VndiploError(
+        f"The admin password of {username!r} is too weak for a server other computers can reach",
+        "; ".join(problems),
+        f"Choose a password of at least {minimum} characters that is not a common one and does not contain the user name "
+        "(a phrase of four or five unrelated words is easy to type and hard to guess), `export DOCCANO_PASSWORD=…`, and run the command again.",
+    )
+
+
+def doccano_default_secret_key(reason: str) -> VndiploError:
+    return VndiploError(
+        "Doccano's secret key is not fit for a team server",
+        f"{reason}: anyone who knows the key can forge a login session",
+        "Stop the server, delete the `secret_key` file in the data folder (vndiplo makes a new random one; everyone logs in again) and run the command again.",
+    )
+
+
+def doccano_bad_team_option(option: str, value: str, expected: str) -> VndiploError:
+    return VndiploError(f"{option} {value!r} is not usable", f"expected {expected}", f"Fix {option} and run the command again.")
+
+
+def doccano_bad_database_url(url: str, reason: str) -> VndiploError:
+    return VndiploError(
+        "The --database address is not a PostgreSQL database vndiplo can use",
+        reason,
+        "Give it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE (the database must exist and be empty the first time), "
+        "or use --postgres for a private PostgreSQL under .doccano/.",
+    )
+
+
+def postgres_missing(searched: str) -> VndiploError:
+    return VndiploError(
+        "PostgreSQL's server programs (initdb, pg_ctl, pg_dump) were not found",
+        f"looked in {searched} and on PATH",
+        "Install them with `sudo apt-get install postgresql` (Debian/Ubuntu) and run the command again, "
+        "or give an existing server with --database postgresql://…",
+    )
+
+
+def postgres_failed(what: str, log: str, tail: str) -> VndiploError:
+    return VndiploError(
+        f"PostgreSQL could not {what}",
+        f"the end of {log}:\n{tail}",
+        "Fix the cause shown above and run the command again.",
+    )
+
+
+def doccano_database_failed(what: str, log: str, tail: str) -> VndiploError:
+    return VndiploError(
+        f"Doccano's database could not {what}",
+        f"the end of {log}:\n{tail}",
+        "Fix the cause shown above and run the command again; the data folder's database is left as it was.",
+    )
+
+
+def doccano_database_not_empty(what: str, detail: str) -> VndiploError:
+    return VndiploError(
+        f"The target database is not empty: {what}",
+        detail,
+        "Restore or migrate into an empty database only (a new --data-dir, a new --postgres cluster, or a newly created PostgreSQL database), "
+        "so that nothing in it is overwritten.",
+    )
+
+
+def doccano_server_running(url: str, what: str) -> VndiploError:
+    return VndiploError(
+        f"{what} needs the Doccano server at {url} stopped",
+        "copying a database that annotators are writing to would lose their latest work",
+        "Stop it with `vndiplo doccano stop` (or Ctrl-C in its terminal) and run the command again.",
+    )
+
+
+def doccano_backup_invalid(path: str, reason: str) -> VndiploError:
+    return VndiploError(
+        f"{path} is not a complete vndiplo backup of Doccano",
+        reason,
+        "Give the folder `vndiplo doccano backup` wrote (doccano-backup-<time>/, holding manifest.json).",
+    )
+
+
+def doccano_restore_mismatch(differences: list[str]) -> VndiploError:
+    return VndiploError(
+        "The restored Doccano does not hold what the backup holds",
+        truncated_list(differences, 20, "\n", "\n"),
+        "Keep the backup; look at the server logs in the data folder and restore again into a new, empty data folder.",
+    )

@@ -1,7 +1,7 @@
-"""`vndiplo doccano serve | stop | push | pull`: the command line of the Doccano round trip.
+"""`vndiplo doccano serve | stop | push | pull | backup | restore | migrate-db`: the Doccano round trip.
 
-Thin over `vndiplo.doccano_server` (the local server) and
-:mod:`vndiplo.doccano` (push and pull); credentials come from the options or
+Thin over the `vndiplo.doccano` package (the server, push and pull, backups);
+credentials come from the options or
 DOCCANO_URL / DOCCANO_USERNAME / DOCCANO_PASSWORD and are never written down.
 """
 
@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import typer
 
+from .. import errors
 from .common import ProgressBar, msg, reports_errors
 
 doccano_app = typer.Typer(
@@ -32,7 +33,7 @@ def warn_password_option() -> None:
 
 def _default_port() -> int:
     from ..doccano.client import ENV_URL
-    from ..doccano_server import DEFAULT_PORT
+    from ..doccano.local import DEFAULT_PORT
 
     url = os.environ.get(ENV_URL)
     return (urlparse(url).port or DEFAULT_PORT) if url else DEFAULT_PORT
@@ -48,55 +49,102 @@ def serve_cli(
     workers: int = typer.Option(3, "--workers", "-w", min=1, help="Web server worker processes."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Keep running in the background; stop with `vndiplo doccano stop`."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Database, uploads and logs (default .doccano/data/).", file_okay=False),
+    host: str | None = typer.Option(
+        None, "--host", help="Team mode: listen on this address of the network (0.0.0.0: every card) instead of 127.0.0.1; needs a strong admin password."
+    ),
+    public_url: str | None = typer.Option(None, "--public-url", help="Team mode: the address annotators open (e.g. your reverse proxy's https://…); https makes cookies Secure."),
+    database: str | None = typer.Option(
+        None, "--database", envvar="VNDIPLO_DATABASE_URL",
+        help="PostgreSQL database for this data folder, postgresql://USER:PASSWORD@HOST:PORT/NAME (default $VNDIPLO_DATABASE_URL; remembered).",
+    ),
+    postgres: bool = typer.Option(False, "--postgres", help="Run a private PostgreSQL (Debian's postgresql package) for this data folder (remembered)."),
+    postgres_dir: Path | None = typer.Option(None, "--postgres-dir", help="Folder of the private PostgreSQL (default .doccano/postgres/).", file_okay=False),
+    backup_every: str | None = typer.Option(None, "--backup-every", help="Make a backup this often while serving: 30m, 1h, 1d …"),
+    keep: int = typer.Option(24, "--keep", min=1, help="With --backup-every: keep the last N backups."),
+    backup_dir: Path | None = typer.Option(None, "--backup-dir", help="With --backup-every: where backups go (default .doccano/backups/).", file_okay=False),
 ):
-    """Install Doccano 1.8.4 in .doccano/ (first run only), create the admin and run it on 127.0.0.1."""
-    from .. import doccano_server as server_lib
+    """Install Doccano 1.8.4 in .doccano/ (first run only), create the admin and run it on 127.0.0.1 (or, with --host, for a team)."""
+    from ..doccano.backup import backup_interval, wait_with_backups
     from ..doccano.client import ENV_PASSWORD, ENV_USERNAME, credentials
+    from ..doccano.local import default_root, tail
+    from ..doccano.postgres import database_choice
+    from ..doccano.server import serve
+    from ..doccano.team import serve_team_mode
+    from ..errors import doccano_start_failed
 
     if password is not None:
         warn_password_option()
     creds = credentials(username=username or os.environ.get(ENV_USERNAME) or "admin", password=password or os.environ.get(ENV_PASSWORD))
-    root = server_lib.default_root()
-    data_dir = data_dir or root / "data"
     port = port or _default_port()
-    server_lib.refuse_if_running(data_dir)
-    if server_lib.installed(root) is None:
-        msg.text(f"Installing Doccano {server_lib.DOCCANO_VERSION} into {root / 'venv'} (first run only: a few minutes; log in {root / 'install.log'}) …")
-    installation = server_lib.ensure_installed(root)
-    msg.text(f"Preparing the database in {data_dir} and the admin user {creds.username!r} …")
-    server_lib.initialise(installation, data_dir, username=creds.username, password=creds.password, email=email)
-    msg.text(f"Starting the web server and the task worker on 127.0.0.1:{port} …")
+    team = serve_team_mode(creds.username, creds.password, host, port, public_url)
+    every = backup_interval(backup_every, detach)
+    choice = database_choice(database, postgres, postgres_dir)
 
     def _terminate(signum, frame):
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     server = None
-    try:  # from here on, Ctrl-C or SIGTERM stops what was started (start() cleans up after itself)
-        server = server_lib.start(installation, data_dir, port=port, workers=workers)
-        msg.good(f"Doccano is running at {server.url}")
-        msg.text(f"  Open {server.url} in a browser and log in as {creds.username!r} with the password you gave.")
-        msg.text(f"  For push and pull: export DOCCANO_URL={server.url} DOCCANO_USERNAME={creds.username} DOCCANO_PASSWORD=…")
+    try:  # from here on, Ctrl-C or SIGTERM stops what was started (serve() cleans up after itself)
+        server = serve(
+            username=creds.username, password=creds.password, port=port, workers=workers, data_dir=data_dir, email=email,
+            team=team, database=choice, progress=msg.text,
+        )
+        url = team.public_url if team else server.url
+        msg.good(f"Doccano is running at {url}")
+        if team:
+            msg.text(f"  Team mode: listening on {team.bind}:{port}, answering the host names {', '.join(team.allowed_hosts)}.")
+        msg.text(f"  Open {url} in a browser and log in as {creds.username!r} with the password you gave.")
+        msg.text(f"  For push and pull: export DOCCANO_URL={url} DOCCANO_USERNAME={creds.username} DOCCANO_PASSWORD=…")
         msg.text(f"  Logs: {server.logs['webserver']}, {server.logs['task']}")
         if detach:
             msg.text("  Running in the background; stop it with `vndiplo doccano stop`.")
             return
         msg.text("  Press Ctrl-C to stop it.")
-        dead = server.wait()
+        if every:
+            out = backup_dir or default_root() / "backups"
+            msg.text(f"  A backup every {backup_every} into {out} (the last {keep} are kept).")
+            running = server
+            dead = wait_with_backups(server, every, lambda: _scheduled_backup(running.data_dir, out, creds, running.url, keep))
+        else:
+            dead = server.wait()
     except KeyboardInterrupt:
         if server is None:
             raise
-        msg.text("\nStopping Doccano …")
+        msg.text("Stopping Doccano …", spaced=True)
         server.stop()
         msg.good("Doccano stopped")
         return
     finally:
         signal.signal(signal.SIGTERM, previous)
     server.stop()
-    from ..errors import doccano_start_failed
-
     log = server.logs["webserver" if dead == "web server" else "task"]
-    raise doccano_start_failed(f"{dead} (it exited while serving)", str(log), server_lib._tail(log))
+    raise doccano_start_failed(f"{dead} (it exited while serving)", str(log), tail(log))
+
+
+def _scheduled_backup(data_dir: Path, out: Path, creds, url: str, keep: int) -> None:
+    """One backup of `serve --backup-every`; a failure is reported and serving goes on."""
+    from ..doccano.backup import backup
+    from ..doccano.client import Credentials
+    from ..errors import VndiploError
+
+    try:
+        report = backup(_installation(), data_dir, out, Credentials(url, creds.username, creds.password), keep=keep)
+    except VndiploError as error:
+        msg.warn(f"Backup failed (the server keeps running): {error.title}")
+        return
+    msg.text(f"  backup: {report.path} ({report.counts['labels.span']} spans, {report.counts['examples.example']} documents)")
+
+
+def _installation():
+    """Doccano's virtualenv, installed first if need be (with a word about the wait)."""
+    from ..doccano.install import ensure_installed, installed
+    from ..doccano.local import default_root
+
+    root = default_root()
+    if installed(root) is None:
+        msg.text(f"Installing Doccano into {root / 'venv'} (first run only: a few minutes) …")
+    return ensure_installed(root)
 
 
 @doccano_app.command("stop")
@@ -105,7 +153,7 @@ def stop_cli(
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Data folder of the server (default .doccano/data/).", file_okay=False),
 ):
     """Stop the Doccano server started by `vndiplo doccano serve` (with --detach or in another terminal)."""
-    from ..doccano_server import stop
+    from ..doccano.server import stop
 
     stopped = stop(data_dir)
     if stopped is None:
@@ -266,3 +314,87 @@ def pull_cli(
         msg.warn(f"Nothing to write: no annotator of {project!r} has checked a document yet.")
         return
     msg.good(f"Pulled {project!r}: {len(paths)} annotator file{'s' if len(paths) != 1 else ''} in {out}")
+
+
+DATA_DIR_HELP = "Data folder of the server (default .doccano/data/)."
+
+
+@doccano_app.command("backup")
+@reports_errors
+def backup_cli(
+    out: Path = typer.Option(Path(".doccano/backups"), "--out", "-o", help="Folder for doccano-backup-<time>/ (created if missing).", file_okay=False),
+    keep: int | None = typer.Option(None, "--keep", min=1, help="Keep only the last N backups in --out (default: keep all)."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP, file_okay=False),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    username: str | None = typer.Option(None, "--username", "-u", help=USER_HELP),
+    password: str | None = typer.Option(None, "--password", "-p", help=PASSWORD_HELP),
+):
+    """Back up the running server: the whole database, each project's documents and every annotator's spans and done marks.
+
+    Run it on the server's computer with the admin's login; the backup folder
+    is complete or absent, never half written. On PostgreSQL a pg_dump is added.
+    """
+    from ..doccano.backup import backup
+    from ..doccano.client import credentials
+    from ..doccano.local import default_data_dir
+
+    if password is not None:
+        warn_password_option()
+    creds = credentials(url, username, password)
+    report = backup(_installation(), data_dir or default_data_dir(), out, creds, keep=keep)
+    for message in report.warnings:
+        msg.warn(message)
+    for name, annotators in sorted(report.projects.items()):
+        msg.text(f"  {name}: " + ", ".join(f"{user} {n['spans']} spans, {n['done']} done" for user, n in annotators.items()))
+    for old in report.removed:
+        msg.text(f"  removed the older backup {old}")
+    counts = report.counts
+    msg.good(
+        f"Backup in {report.path}: {counts['projects.project']} projects, {counts['examples.example']} documents, {counts['labels.span']} spans, "
+        f"{counts['examples.examplestate']} done marks, {counts['auth.user']} users{' (and a pg_dump)' if report.pg_dump else ''}"
+    )
+
+
+@doccano_app.command("restore")
+@reports_errors
+def restore_cli(
+    backup_dir: Path = typer.Argument(..., help="A doccano-backup-<time>/ folder written by `vndiplo doccano backup`.", exists=True, file_okay=False),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Data folder to restore into; its database must be empty (default .doccano/data/).", file_okay=False),
+    database: str | None = typer.Option(None, "--database", envvar="VNDIPLO_DATABASE_URL", help="Restore into this empty PostgreSQL database (remembered for the data folder)."),
+    postgres: bool = typer.Option(False, "--postgres", help="Restore into a private PostgreSQL (see `serve --postgres`)."),
+    postgres_dir: Path | None = typer.Option(None, "--postgres-dir", help="Folder of the private PostgreSQL (default .doccano/postgres/).", file_okay=False),
+):
+    """Rebuild a backup on an empty server (stopped): users, projects, documents, spans and done marks, checked against the backup."""
+    from ..doccano.backup import restore
+    from ..doccano.local import default_data_dir
+    from ..doccano.postgres import database_choice
+
+    data_dir = data_dir or default_data_dir()
+    counts = restore(_installation(), data_dir, backup_dir, database_choice(database, postgres, postgres_dir))
+    msg.good(f"Restored {backup_dir} into {data_dir}: {counts['projects.project']} projects, {counts['examples.example']} documents, {counts['labels.span']} spans, {counts['auth.user']} users")
+    msg.text("  Start it with `vndiplo doccano serve` (the admin's and the annotators' passwords are those of the backup).")
+
+
+@doccano_app.command("migrate-db")
+@reports_errors
+def migrate_db_cli(
+    to: str | None = typer.Option(None, "--to", envvar="VNDIPLO_DATABASE_URL", help="The empty PostgreSQL database to move to: postgresql://USER:PASSWORD@HOST:PORT/NAME."),
+    postgres: bool = typer.Option(False, "--postgres", help="Move to a private PostgreSQL run by vndiplo (see `serve --postgres`)."),
+    postgres_dir: Path | None = typer.Option(None, "--postgres-dir", help="Folder of the private PostgreSQL (default .doccano/postgres/).", file_okay=False),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP, file_okay=False),
+):
+    """Move a (stopped) server's data from SQLite to PostgreSQL in one step; later `serve` runs use PostgreSQL."""
+    from ..doccano.backup import migrate_database
+    from ..doccano.local import default_data_dir
+    from ..doccano.postgres import database_choice, recorded_database, redacted
+
+    target = database_choice(to, postgres, postgres_dir)
+    if target is None:
+        raise errors.VndiploError("migrate-db needs a target", "", "Give --to postgresql://… or --postgres.")
+    data_dir = data_dir or default_data_dir()
+    source = recorded_database(data_dir)
+    counts = migrate_database(_installation(), data_dir, target)
+    where = redacted(target.url) if target.url else f"the private PostgreSQL in {target.cluster}"
+    msg.good(f"Moved {data_dir} to {where}: {counts['projects.project']} projects, {counts['examples.example']} documents, {counts['labels.span']} spans, {counts['auth.user']} users")
+    old = f"The old SQLite file {data_dir / 'db.sqlite3'}" if not source.is_postgres else "The old database"
+    msg.text(f"  {old} is left as it was; delete it once you have checked the server.")

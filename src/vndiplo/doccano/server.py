@@ -19,150 +19,30 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
-from . import errors
-from .corpus import atomic_write_text
-from .paths import project_dir
+from .. import errors
+from ..corpus import atomic_write_text
+from .install import DOCCANO_VERSION, Installation, ensure_installed, installed
+from .local import DEFAULT_PORT, HOST, alive, default_data_dir, default_root, port_is_free, stop_group, tail
+from .postgres import DatabaseChoice, database_key, database_url, prepare, stop_private_cluster
+from .team import TEAM_SETTINGS_MODULE, TeamMode, check_admin_password, check_secret_key, team_settings_text
 
-DOCCANO_VERSION = "1.8.4"
-# doccano 1.8.4 declares loose upper bounds; these two releases broke it since.
-DOCCANO_REQUIREMENTS = (f"doccano=={DOCCANO_VERSION}", "marshmallow<4", "numpy<2")
-HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
+if TYPE_CHECKING:
+    from .team import TeamMode
+
 DEFAULT_WORKERS = 3
 HEALTH_PATH = "v1/health/"
 START_TIMEOUT = 180.0
-STOP_TIMEOUT = 20.0
-_STAMP = "vndiplo-install.json"
 _STATE = "server.json"
 _INIT_STAMP = ".vndiplo-initialised"
-
-
-def default_root() -> Path:
-    """`.doccano/` in the project folder (git-ignored): the virtualenv and the data."""
-    return project_dir() / ".doccano"
-
-
-def default_data_dir() -> Path:
-    return default_root() / "data"
-
-
-# --- installation ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Installation:
-    """A Doccano virtualenv ready to run."""
-
-    venv: Path
-    python: Path
-    doccano: Path
-    gunicorn: Path
-    backend: Path  # Doccano's Django project folder (config/, manage.py)
-
-
-def _stamp_matches(venv: Path) -> dict | None:
-    stamp = venv / _STAMP
-    if not stamp.exists():
-        return None
-    try:
-        data = json.loads(stamp.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, OSError):
-        return None
-    if data.get("requirements") != list(DOCCANO_REQUIREMENTS):
-        return None
-    if not (Path(data.get("backend", "")) / "config" / "wsgi.py").exists():
-        return None
-    return data
-
-
-def _installation(venv: Path, backend: Path) -> Installation:
-    bin_dir = venv / "bin"
-    return Installation(venv, bin_dir / "python", bin_dir / "doccano", bin_dir / "gunicorn", backend)
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    """An exclusive lock so that two commands never install into the same folder at once."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def installed(root: Path | None = None) -> Installation | None:
-    """The cached installation under `root/venv`, if it is complete."""
-    venv = (root or default_root()) / "venv"
-    data = _stamp_matches(venv)
-    return _installation(venv, Path(data["backend"])) if data else None
-
-
-def ensure_installed(root: Path | None = None, *, python: str | None = None) -> Installation:
-    """Install Doccano into `root/venv` unless a complete installation is cached there.
-
-    `python` is the interpreter the virtualenv is built from (default: the one
-    running vndiplo, or $VNDIPLO_DOCCANO_PYTHON); Doccano 1.8.4 needs 3.8–3.11.
-    pip output goes to `root/install.log`; pip's wheel cache is used as usual.
-    """
-    root = root or default_root()
-    venv = root / "venv"
-    with _locked(root / "install.lock"):
-        found = installed(root)
-        if found:
-            return found
-        log = root / "install.log"
-        python = python or os.environ.get("VNDIPLO_DOCCANO_PYTHON") or sys.executable
-        if venv.exists():
-            import shutil
-
-            shutil.rmtree(venv)  # an interrupted installation: start again
-        with open(log, "w", encoding="utf-8") as out:
-            steps = [
-                [python, "-m", "venv", str(venv)],
-                [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", *DOCCANO_REQUIREMENTS],
-            ]
-            for step in steps:
-                out.write("$ " + " ".join(step) + "\n")
-                out.flush()
-                try:
-                    code = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False).returncode
-                except OSError as exc:
-                    out.write(f"{exc}\n")
-                    code = -1
-                if code != 0:
-                    out.flush()
-                    raise errors.doccano_install_failed(str(venv), str(log), _tail(log))
-        probe = subprocess.run(
-            [str(venv / "bin" / "python"), "-c", "import os, backend; print(os.path.dirname(backend.__file__))"],
-            capture_output=True, text=True, check=False,
-        )
-        backend = Path(probe.stdout.strip())
-        if probe.returncode != 0 or not (backend / "config" / "wsgi.py").exists():
-            raise errors.doccano_install_failed(str(venv), str(log), probe.stderr[-2000:] or "doccano's backend package is missing")
-        stamp = {"requirements": list(DOCCANO_REQUIREMENTS), "backend": str(backend), "python": python}
-        atomic_write_text(venv / _STAMP, json.dumps(stamp, indent=2) + "\n")
-        return _installation(venv, backend)
 
 
 # --- the data folder and the admin account ----------------------------------------------
@@ -194,7 +74,7 @@ def make_private(data_dir: Path) -> None:
                 os.chmod(path, _PRIVATE_FILE)
 
 
-def _private_log(path: Path):
+def private_log(path: Path):
     """A log file opened for appending, created readable by its owner only."""
     path.parent.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _PRIVATE_FILE), "a", encoding="utf-8")
@@ -219,24 +99,30 @@ def secret_key(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def doccano_env(data_dir: Path) -> dict[str, str]:
-    """Environment of every Doccano process: the data folder, vndiplo's settings, its secret key, no debug."""
+def doccano_env(data_dir: Path, team: TeamMode | None = None) -> dict[str, str]:
+    """Environment of every Doccano process: the data folder, its database, vndiplo's settings, its secret key, no debug.
+
+    A team server (`team`) gets its own settings module, so that commands run
+    beside it (createuser, backups) never rewrite the module its web workers load.
+    """
+
     env = dict(os.environ)
     for name in ("DOCCANO_USERNAME", "DOCCANO_PASSWORD", "DOCCANO_URL"):
         env.pop(name, None)  # vndiplo's own variables are none of Doccano's business
     data_dir = data_dir.resolve()
     settings_dir = data_dir / "settings"
-    settings_file = settings_dir / f"{SETTINGS_MODULE}.py"
-    if not settings_file.exists() or settings_file.read_text(encoding="utf-8") != _SETTINGS_TEXT:
+    settings_module, settings_text = (TEAM_SETTINGS_MODULE, team_settings_text(team)) if team else (SETTINGS_MODULE, _SETTINGS_TEXT)
+    settings_file = settings_dir / f"{settings_module}.py"
+    if not settings_file.exists() or settings_file.read_text(encoding="utf-8") != settings_text:
         settings_dir.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
-        atomic_write_text(settings_file, _SETTINGS_TEXT)
+        atomic_write_text(settings_file, settings_text)
     env.update(
         DOCCANO_HOME=str(data_dir),
-        DATABASE_URL=f"sqlite:///{data_dir / 'db.sqlite3'}",
+        DATABASE_URL=database_url(data_dir),
         MEDIA_ROOT=str(data_dir / "media"),
         STANDALONE="True",
         DEBUG="False",
-        DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
+        DJANGO_SETTINGS_MODULE=settings_module,
         PYTHONPATH=os.pathsep.join(filter(None, [str(settings_dir), env.get("PYTHONPATH")])),
         SECRET_KEY=secret_key(data_dir),
         PYTHONUNBUFFERED="1",
@@ -255,7 +141,7 @@ def _run_doccano(installation: Installation, data_dir: Path, argv: list[str], lo
         "sys.argv = ['doccano'] + [os.environ.get(a[1:], '') if a.startswith('$') else a for a in sys.argv[1:]]; "
         "from backend.cli import main; main()"
     )
-    with _private_log(log) as out:
+    with private_log(log) as out:
         out.write("$ doccano " + " ".join(argv) + "\n")
         out.flush()
         code = subprocess.run(
@@ -263,16 +149,18 @@ def _run_doccano(installation: Installation, data_dir: Path, argv: list[str], lo
             check=False, umask=_PRIVATE_UMASK,
         ).returncode
     if code != 0:
-        raise errors.doccano_start_failed(f"`doccano {argv[0]}`", str(log), _tail(log))
+        raise errors.doccano_start_failed(f"`doccano {argv[0]}`", str(log), tail(log))
 
 
 def initialise(installation: Installation, data_dir: Path, *, username: str, password: str, email: str = "admin@example.com") -> None:
     """`doccano init` once per data folder, then `doccano createuser` (which also resets the password)."""
     make_private(data_dir)
     log = data_dir / "logs" / "init.log"
-    if not (data_dir / _INIT_STAMP).exists():
+    initialised = f"{DOCCANO_VERSION}\n{database_key(data_dir)}\n"  # a data folder moved to another database is initialised there too
+    stamp = data_dir / _INIT_STAMP
+    if not stamp.exists() or stamp.read_text(encoding="utf-8") != initialised:
         _run_doccano(installation, data_dir, ["init"], log)
-        atomic_write_text(data_dir / _INIT_STAMP, DOCCANO_VERSION + "\n")
+        atomic_write_text(stamp, initialised)
     _run_doccano(
         installation, data_dir,
         ["createuser", "--username", "$VNDIPLO_ADMIN_USER", "--password", "$VNDIPLO_ADMIN_PASSWORD", "--email", email],
@@ -281,22 +169,6 @@ def initialise(installation: Installation, data_dir: Path, *, username: str, pas
 
 
 # --- running -----------------------------------------------------------------------------
-
-
-def port_is_free(port: int, host: str = HOST) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(host: str = HOST) -> int:
-    """A port nothing listens on right now (for tests and throw-away servers)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def health(url: str, timeout: float = 10.0) -> dict | None:
@@ -311,38 +183,6 @@ def health(url: str, timeout: float = 10.0) -> dict | None:
         return response.json()
     except ValueError:
         return None
-
-
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie waiting for its parent to reap it does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
-
-
-def _stop_group(pid: int, timeout: float = STOP_TIMEOUT) -> None:
-    """Stop the process group led by `pid` (a process we started in its own session)."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            if not _alive(pid):
-                return
-            time.sleep(0.1)
 
 
 @dataclass
@@ -371,14 +211,14 @@ class Server:
             if process is not None:
                 if process.poll() is not None:
                     return name
-            elif key in self.pids and not _alive(self.pids[key]):
+            elif key in self.pids and not alive(self.pids[key]):
                 return name
         return None
 
     def stop(self) -> None:
         """Stop both processes (SIGTERM, then SIGKILL after a grace period) and forget the state."""
         for pid in self.pids.values():
-            _stop_group(pid)
+            stop_group(pid)
         for process in (self.web, self.task):
             if process is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -387,6 +227,7 @@ class Server:
             with contextlib.suppress(json.JSONDecodeError, OSError):
                 if json.loads(self.state_file.read_text(encoding="utf-8")).get("pids") == self.pids:
                     self.state_file.unlink()
+        stop_private_cluster(self.data_dir)
 
     def wait(self, poll: float = 0.5) -> str:
         """Block until one of the two processes exits; return its name."""
@@ -398,7 +239,7 @@ class Server:
 
 
 def _spawn(argv: list[str], env: dict, log: Path, cwd: Path | None = None) -> subprocess.Popen:
-    with _private_log(log) as out:
+    with private_log(log) as out:
         out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} $ {' '.join(argv)}\n")
         out.flush()
         # A session of its own: Ctrl-C in the terminal reaches vndiplo only, which then stops
@@ -420,7 +261,7 @@ def read_state(data_dir: Path | None = None) -> Server | None:
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, OSError):
         path.unlink(missing_ok=True)
         return None
-    if not any(_alive(pid) for pid in server.pids.values()):
+    if not any(alive(pid) for pid in server.pids.values()):
         path.unlink(missing_ok=True)
         return None
     return server
@@ -440,23 +281,33 @@ def start(
     port: int = DEFAULT_PORT,
     workers: int = DEFAULT_WORKERS,
     timeout: float = START_TIMEOUT,
+    team: TeamMode | None = None,
 ) -> Server:
     """Start the web server and the task worker on 127.0.0.1:`port`; return once /v1/health/ answers.
 
     The health check covers the database and a round trip through the task
-    worker, so a returned server can import and export.
+    worker, so a returned server can import and export. A team server binds
+    `team.bind` instead, and refuses to start with a weak secret key.
     """
     refuse_if_running(data_dir)
     make_private(data_dir)  # a data folder from before vndiplo kept it private, or files copied in
-    if not port_is_free(port):
-        answer = "a Doccano server answers there" if health(f"http://{HOST}:{port}", timeout=3) else "another program listens there"
-        raise errors.doccano_port_in_use(port, answer)
-    env = doccano_env(data_dir)
+    bind = team.bind if team else HOST
+    local = HOST if bind in ("0.0.0.0", "::") else bind  # where this computer reaches the server
+    try:
+        if not port_is_free(port, bind):
+            answer = "a Doccano server answers there" if health(f"http://{local}:{port}", timeout=3) else "another program listens there"
+            raise errors.doccano_port_in_use(port, answer)
+        env = doccano_env(data_dir, team)
+        if team:
+            check_secret_key(env["SECRET_KEY"])
+    except BaseException:
+        stop_private_cluster(data_dir)  # a private PostgreSQL started for this server
+        raise
     logs = data_dir / "logs"
-    url = f"http://{HOST}:{port}"
+    url = f"http://{local}:{port}"
     web = _spawn(
         [
-            str(installation.gunicorn), "--bind", f"{HOST}:{port}", "--workers", str(workers),
+            str(installation.gunicorn), "--bind", f"{bind}:{port}", "--workers", str(workers),
             "--chdir", str(installation.backend), "--capture-output", "--log-level", "info",
             "--timeout", "120", "config.wsgi",
         ],
@@ -471,11 +322,11 @@ def start(
             name = server.dead()
             if name:
                 log = server.logs["webserver" if name == "web server" else "task"]
-                raise errors.doccano_start_failed(name, str(log), _tail(log))
+                raise errors.doccano_start_failed(name, str(log), tail(log))
             if time.monotonic() > deadline:
                 log = server.logs["webserver"]
                 raise errors.doccano_start_failed(
-                    f"web server (no healthy answer from {url}/{HEALTH_PATH} after {timeout:.0f} s)", str(log), _tail(log)
+                    f"web server (no healthy answer from {url}/{HEALTH_PATH} after {timeout:.0f} s)", str(log), tail(log)
                 )
             time.sleep(0.5)
     except BaseException:
@@ -493,14 +344,33 @@ def serve(
     root: Path | None = None,
     data_dir: Path | None = None,
     email: str = "admin@example.com",
+    team: TeamMode | None = None,
+    database: DatabaseChoice | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Server:
-    """Install (or reuse) Doccano, initialise the data folder, create the admin, start both processes."""
+    """Install (or reuse) Doccano, prepare its database, initialise the data folder, create the admin, start both processes.
+
+    `database` None keeps the data folder's recorded database (SQLite at first).
+    `progress` hears what is about to happen at each slow step.
+    """
+    say = progress or (lambda message: None)
     root = root or default_root()
     data_dir = data_dir or root / "data"
     refuse_if_running(data_dir)
+    if team:
+        check_admin_password(username, password)
+    if installed(root) is None:
+        say(f"Installing Doccano {DOCCANO_VERSION} into {root / 'venv'} (first run only: a few minutes; log in {root / 'install.log'}) …")
     installation = ensure_installed(root)
-    initialise(installation, data_dir, username=username, password=password, email=email)
-    return start(installation, data_dir, port=port, workers=workers)
+    say(f"Preparing the database in {data_dir} and the admin user {username!r} …")
+    try:
+        prepare(installation.venv, data_dir, database)
+        initialise(installation, data_dir, username=username, password=password, email=email)
+    except BaseException:
+        stop_private_cluster(data_dir)
+        raise
+    say(f"Starting the web server and the task worker on {team.bind if team else HOST}:{port} …")
+    return start(installation, data_dir, port=port, workers=workers, team=team)
 
 
 def stop(data_dir: Path | None = None) -> Server | None:
