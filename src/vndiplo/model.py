@@ -48,32 +48,35 @@ def visualize(nlp, docs, path: Path) -> None:
     """displaCy entity HTML, one section per document, in the label colours of the config.
 
     Spans come from :func:`stream.pipe_spans` (so a document of any length renders) and
-    are drawn from displaCy's manual format.
+    are drawn from displaCy's manual format; an entity's id and canonical name show on hover.
     """
     from spacy import displacy
 
+    from .entity_report import ENT_TEMPLATE, displacy_ent, entity_names
     from .stream import pipe_spans
 
     labels = load_labels()
+    names = entity_names(nlp)
     sections = [
-        {"text": doc.text, "title": doc.id, "ents": [{"start": s.start, "end": s.end, "label": s.label} for s in doc.spans]}
+        {"text": doc.text, "title": doc.id, "ents": [displacy_ent(s, names) for s in doc.spans]}
         for doc in pipe_spans(nlp, docs)
     ]
-    html = displacy.render(sections, style="ent", page=True, manual=True, options={"ents": labels.names, "colors": labels.colors})
+    options = {"ents": labels.names, "colors": labels.colors, "template": ENT_TEMPLATE}
+    html = displacy.render(sections, style="ent", page=True, manual=True, options=options)
     atomic_write_text(path, html)
 
 
 def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str = "0.1.0") -> Path:
     """An installable wheel of the pipeline, built with `spacy package`; returns the wheel path.
 
-    The tokenizer rules, the entity-boundary rules and the date rules ship as code in the wheel, and the
-    vectors are part of the pipeline, so the wheel needs spaCy only:
+    The tokenizer rules, the entity-boundary rules, the date rules and the entity-id linker ship as code in
+    the wheel; the vectors and the knowledge base are part of the pipeline, so the wheel needs spaCy only:
     `spacy.load("vi_vndiplo_ner")` works without vndiplo installed.
     """
     if not (model / "config.cfg").exists():
         raise errors.missing_file(str(model), "Model", "Train first: vndiplo train corpus/ --output training/")
     output.mkdir(parents=True, exist_ok=True)
-    code = ",".join(str(Path(__file__).with_name(module)) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py"))
+    code = ",".join(str(Path(__file__).with_name(module)) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py", "entity_ids.py"))
     command = [
         sys.executable, "-m", "spacy", "package", str(model), str(output),
         "--name", name, "--version", version, "--build", "wheel", "--force", "--code", code,
