@@ -8,6 +8,7 @@ those become a red title, the detail, the next step and exit code 1.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -640,6 +641,68 @@ def benchmark_cli(
     atomic_write_text(output.with_suffix(".md"), table)
     info(table)
     good(f"Wrote {output} and {output.with_suffix('.md')}")
+
+
+@app.command("entities")
+@reports_errors
+def entities_cli(
+    inputs: List[Path] = typer.Argument(..., help="Corpus or Doccano JSONL files (.jsonl, .jsonl.gz) or folders of .txt."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for entities.md, entities.json and entities.png."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Pipeline folder (default training/model-best); it needs the entity_ids component."),
+    top: int = typer.Option(25, "--top", min=1, help="Entities and person–partner pairs to list."),
+):
+    """Who is who: the most mentioned entities by id with their spellings, and which people appear with which states and organisations (same sentence)."""
+    from .entity_report import entity_names, write_entity_report
+    from .model import load
+    from .stream import pipe_spans, read_docs
+
+    for path in inputs:
+        if not path.exists():
+            raise missing_file(str(path), "Corpus", "Give a corpus JSONL (`vndiplo ingest`), a .jsonl.gz or a folder of .txt files.")
+    nlp = load(model)
+    if "entity_ids" not in nlp.pipe_names:
+        raise VndiploError(f"The pipeline {model or 'training/model-best'} has no entity_ids component", "", "Train a model with the current configs/ner.cfg (`make train`).")
+    report = write_entity_report(pipe_spans(nlp, read_docs(inputs)), entity_names(nlp), out, top=top)
+    good(f"Wrote {out}/entities.md, entities.json and entities.png ({report['documents']} documents, {len(report['entities'])} entities listed)")
+
+
+@app.command("kb-sample")
+@reports_errors
+def kb_sample_cli(
+    gold: List[Path] = typer.Argument(..., help="Gold JSONL files whose mentions are sampled."),
+    out: Path = typer.Option(Path("annotations/kb-check/sample.jsonl"), "--out", "-o", help="The sample to check by hand; verdicts already in it are kept where the id did not change."),
+    kb: Path = typer.Option(Path("configs/kb/entities.jsonl"), "--kb", help="Knowledge base the linker reads."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random draw."),
+):
+    """Draw a fixed-seed random sample of gold mentions per label and write the id the linker gives each (for a hand check)."""
+    from .annotations import read_annotations
+    from .corpus import atomic_write_text
+    from .kb_check import linker_pipeline, read_rows, sample_rows
+
+    docs = [doc for path in gold for doc in read_annotations(path)]
+    previous = read_rows(out) if out.exists() else []
+    rows = sample_rows(docs, linker_pipeline(kb), seed=seed, previous=previous)
+    atomic_write_text(out, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    unchecked = sum(not row["verdict"] for row in rows)
+    good(f"Wrote {out}: {len(rows)} mentions, {unchecked} without a verdict")
+
+
+@app.command("kb-score")
+@reports_errors
+def kb_score_cli(
+    sample: Path = typer.Argument(Path("annotations/kb-check/sample.jsonl"), help="The hand-checked sample."),
+    out: Path = typer.Option(Path("reports/entity-ids.md"), "--out", "-o", help="Markdown table; the figures go beside it as JSON (.json)."),
+):
+    """Precision and coverage of the entity ids per label, from the hand-checked sample."""
+    from .corpus import atomic_write_text
+    from .kb_check import read_rows, score_rows, scores_markdown
+
+    scores = score_rows(read_rows(sample))
+    table = scores_markdown(scores, sample=str(sample))
+    atomic_write_text(out, table)
+    atomic_write_text(out.with_suffix(".json"), json.dumps(scores, indent=2) + "\n")
+    info(table)
+    good(f"Wrote {out} and {out.with_suffix('.json')}")
 
 
 from .cli_doccano import doccano_app
