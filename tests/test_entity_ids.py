@@ -88,6 +88,12 @@ def test_a_bracketed_abbreviation_takes_the_id_of_the_full_name_and_keeps_it(kb)
     assert resolve_ids(text, found, kb) == ["Q7184", "Q7184", "Q7184", "", "", ""]
 
 
+def test_a_place_with_its_province_in_brackets_keeps_its_own_id(kb):
+    text = "huyện An Lão (Hải Phòng) và thành phố Brest (Nga)"
+    found = mentions(text, [("An Lão", "GPE"), ("Hải Phòng", "GPE"), ("Brest", "GPE"), ("Nga", "GPE")])
+    assert resolve_ids(text, found, kb) == ["", "", "", "Q159"]
+
+
 def test_a_full_name_takes_the_id_of_its_bracketed_known_abbreviation_and_lends_it_on(kb):
     kb_with_full_name = KnowledgeBase.from_entities([*TINY_KB, Entity("osce", "OSCE", "ORG", ("Tổ chức An ninh và Hợp tác châu Âu",))])
     text = "Tổ chức An ninh và Hợp tác châu Âu (OSCE) họp. OSCE ra tuyên bố."

@@ -199,10 +199,19 @@ def _short_forms(key: str, label: str, kb: KnowledgeBase) -> list[str]:
     return []
 
 
-def _bracketed(text: str, first: tuple[int, int], second: tuple[int, int]) -> bool:
-    """`first (second)`: the second mention is the whole content of a bracket right after the first."""
+def _is_abbreviation(surface: str) -> bool:
+    """`NATO`, `EVFTA`, `HĐBA`: one word with at least two capitals."""
+    return not any(char.isspace() for char in surface) and sum(char.isupper() for char in surface) >= 2
+
+
+def _abbreviated(text: str, first: tuple[int, int], second: tuple[int, int]) -> bool:
+    """`Full Name (ABBR)` or `ABBR (Full Name)`: one mention is the whole content of a bracket right after
+    the other, and one of the two is an abbreviation. A place with its province in brackets
+    (`An Lão (Hải Phòng)`, `Brest (Belarus)`) is two places, not one."""
     between, after = text[first[1] : second[0]], text[second[1] : second[1] + 1]
-    return between.strip() == "(" and after == ")"
+    if between.strip() != "(" or after != ")":
+        return False
+    return _is_abbreviation(text[first[0] : first[1]]) or _is_abbreviation(text[second[0] : second[1]])
 
 
 def resolve_ids(text: str, mentions: list[tuple[int, int, str]], kb: KnowledgeBase) -> list[str]:
@@ -219,7 +228,7 @@ def resolve_ids(text: str, mentions: list[tuple[int, int, str]], kb: KnowledgeBa
         learned_ids = learned.get((key, label), set())
         if not ids[index] and len(learned_ids) == 1:
             ids[index] = next(iter(learned_ids))
-        if index and mentions[index - 1][2] == label and _bracketed(text, mentions[index - 1][:2], (start, end)):
+        if index and mentions[index - 1][2] == label and _abbreviated(text, mentions[index - 1][:2], (start, end)):
             previous = index - 1
             if ids[index] and not ids[previous]:
                 ids[previous] = ids[index]
