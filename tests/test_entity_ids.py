@@ -5,7 +5,14 @@ import pytest
 import spacy
 
 from vndiplo.dataset import blank_nlp
-from vndiplo.entity_ids import TYPES, Entity, KnowledgeBase, KnowledgeBaseError, normalise_alias, resolve_ids
+from vndiplo.entity_ids import (
+    TYPES,
+    Entity,
+    KnowledgeBase,
+    KnowledgeBaseError,
+    normalise_alias,
+    resolve_ids,
+)
 
 KB_FILE = Path(__file__).resolve().parents[1] / "configs" / "kb" / "entities.jsonl"
 

@@ -2,14 +2,13 @@ import json
 from pathlib import Path
 
 import pytest
+from test_entity_ids import KB_FILE, linked_pipeline
 from typer.testing import CliRunner
 
 from vndiplo.annotations import AnnotatedDoc, Span, read_annotations
 from vndiplo.cli import app
 from vndiplo.entity_report import count_entities, sentence_bounds, write_entity_report
 from vndiplo.stream import TextDoc, pipe_spans
-
-from test_entity_ids import KB_FILE, linked_pipeline
 
 runner = CliRunner()
 

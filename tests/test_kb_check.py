@@ -1,13 +1,12 @@
 import json
 
 import pytest
+from test_entity_ids import KB_FILE
 from typer.testing import CliRunner
 
 from vndiplo.cli import app
 from vndiplo.errors import VndiploError
 from vndiplo.kb_check import linker_pipeline, sample_rows, score_rows
-
-from test_entity_ids import KB_FILE
 
 runner = CliRunner()
 

@@ -8,11 +8,12 @@ pipeline, sets `ent.kb_id_` to the id of every entity it can resolve, in three w
 
 1. an alias of the entity's label after Vietnamese normalisation (`normalise_alias`: case, old and new
    tone-mark placement `hoà`/`hòa`, hyphens of transliterations `Xéc-gây`/`Xéc gây`);
-2. a short form of a name resolved earlier in the same document: a person's last syllables (`Lavrov`
-   after `Sergei Lavrov`, `Trọng` after `Nguyễn Phú Trọng`), an organ's leading words (`Quốc hội` after
-   `Quốc hội Việt Nam`); a short form two resolved names share stays empty;
+2. else a short form of a name resolved earlier in the same document: a person's last syllables
+   (`Lavrov` after `Sergei Lavrov`, `Trọng` after `Nguyễn Phú Trọng`), an organ's leading words where
+   the rest names a state or a body (`Quốc hội` after `Quốc hội Việt Nam`), an ambiguous alias of an
+   entity the document has named in full; a short form two resolved names share stays empty;
 3. a full name and its abbreviation in brackets (`Tổ chức X (ABC)`): when one side resolves, the other
-   gets its id, and the abbreviation keeps it for the rest of the document.
+   gets its id, and keeps it for the rest of the document.
 
 What it cannot resolve stays empty: it never guesses. An alias marked `ambiguous` (`Quốc hội`,
 `Chính phủ`, `Hà Nam`) resolves only through the document (rule 2 or 3). The knowledge base is read
@@ -27,9 +28,10 @@ import json
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import srsly
 from spacy.language import Language
@@ -109,7 +111,7 @@ class KnowledgeBase:
     _ambiguous: set[tuple[str, str]] = field(default_factory=set)
 
     @classmethod
-    def from_entities(cls, entities: Iterable[Entity]) -> "KnowledgeBase":
+    def from_entities(cls, entities: Iterable[Entity]) -> KnowledgeBase:
         kb = cls()
         for entity in entities:
             if entity.id in kb.entities:
@@ -122,12 +124,12 @@ class KnowledgeBase:
         return kb
 
     @classmethod
-    def from_records(cls, records: Iterable[tuple[str, object]]) -> "KnowledgeBase":
+    def from_records(cls, records: Iterable[tuple[str, object]]) -> KnowledgeBase:
         """From (where, record) pairs, `where` naming the file and line for error messages."""
         return cls.from_entities(parse_entity(record, where) for where, record in records)
 
     @classmethod
-    def from_file(cls, path: Path) -> "KnowledgeBase":
+    def from_file(cls, path: Path) -> KnowledgeBase:
         if not path.exists():
             raise KnowledgeBaseError(f"No knowledge base at {path}. Point [initialize.components.entity_ids] kb_path at configs/kb/entities.jsonl.")
         return cls.from_records(_jsonl_records(path.read_text(encoding="utf-8"), str(path)))
@@ -267,7 +269,7 @@ class EntityIdLinker:
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
         return srsly.msgpack_dumps({"kb": self.kb.to_jsonl()})
 
-    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "EntityIdLinker":
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> EntityIdLinker:
         self.kb = KnowledgeBase.from_records(_jsonl_records(srsly.msgpack_loads(data)["kb"], self.name))
         return self
 
@@ -276,7 +278,7 @@ class EntityIdLinker:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / KB_FILE).write_text(self.kb.to_jsonl(), encoding="utf-8")
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "EntityIdLinker":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> EntityIdLinker:
         self.kb = KnowledgeBase.from_file(Path(path) / KB_FILE)
         return self
 

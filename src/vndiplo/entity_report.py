@@ -17,9 +17,10 @@ import os
 import re
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .annotations import AnnotatedDoc, Span
 from .corpus import atomic_write_text

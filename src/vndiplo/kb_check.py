@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from . import errors
-from .annotations import AnnotatedDoc, context_of, read_annotations
+from .annotations import AnnotatedDoc, context_of
 
 VERDICTS = ("right", "wrong", "missed", "unlinkable")
 SAMPLE_SIZES = {"GPE": 130, "ORG": 130, "PER": 130, "LOC": 50, "EVENT": 40, "AGREEMENT": 40}
