@@ -19,10 +19,9 @@ What it cannot resolve stays empty: it never guesses. An alias marked `ambiguous
 `Chính phủ`, `Hà Nam`) resolves only through the document (rule 2 or 3). The knowledge base is read
 from its file when the pipeline is initialised and saved with the model (`to_disk`, like spaCy's
 `entity_ruler` does with its patterns), so a trained model and its wheel carry it. Like `date_rules`,
-this module needs spaCy only.
+this module needs spaCy only. It has no `from __future__ import annotations`: `spacy package --code`
+imports it without registering it in `sys.modules`, where dataclasses look string annotations up.
 """
-
-from __future__ import annotations
 
 import json
 import re
@@ -111,7 +110,7 @@ class KnowledgeBase:
     _ambiguous: set[tuple[str, str]] = field(default_factory=set)
 
     @classmethod
-    def from_entities(cls, entities: Iterable[Entity]) -> KnowledgeBase:
+    def from_entities(cls, entities: Iterable[Entity]) -> "KnowledgeBase":
         kb = cls()
         for entity in entities:
             if entity.id in kb.entities:
@@ -124,12 +123,12 @@ class KnowledgeBase:
         return kb
 
     @classmethod
-    def from_records(cls, records: Iterable[tuple[str, object]]) -> KnowledgeBase:
+    def from_records(cls, records: Iterable[tuple[str, object]]) -> "KnowledgeBase":
         """From (where, record) pairs, `where` naming the file and line for error messages."""
         return cls.from_entities(parse_entity(record, where) for where, record in records)
 
     @classmethod
-    def from_file(cls, path: Path) -> KnowledgeBase:
+    def from_file(cls, path: Path) -> "KnowledgeBase":
         if not path.exists():
             raise KnowledgeBaseError(f"No knowledge base at {path}. Point [initialize.components.entity_ids] kb_path at configs/kb/entities.jsonl.")
         return cls.from_records(_jsonl_records(path.read_text(encoding="utf-8"), str(path)))
@@ -269,7 +268,7 @@ class EntityIdLinker:
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
         return srsly.msgpack_dumps({"kb": self.kb.to_jsonl()})
 
-    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> EntityIdLinker:
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> "EntityIdLinker":
         self.kb = KnowledgeBase.from_records(_jsonl_records(srsly.msgpack_loads(data)["kb"], self.name))
         return self
 
@@ -278,12 +277,12 @@ class EntityIdLinker:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / KB_FILE).write_text(self.kb.to_jsonl(), encoding="utf-8")
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> EntityIdLinker:
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "EntityIdLinker":
         self.kb = KnowledgeBase.from_file(Path(path) / KB_FILE)
         return self
 
 
 @Language.factory("vndiplo_entity_ids")
-def make_entity_ids(nlp: Language, name: str) -> EntityIdLinker:
+def make_entity_ids(nlp: Language, name: str) -> "EntityIdLinker":
     """Registered under `spacy_factories` in vndiplo's entry points, so `spacy.load` finds it."""
     return EntityIdLinker(nlp, name)
