@@ -165,16 +165,16 @@ def chart_png(report: dict[str, Any]) -> bytes:
     entities = report["entities"][::-1]
     pairs = report["people_with"][::-1]
     height = max(4.0, 0.3 * max(len(entities), len(pairs)) + 1.5)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, height))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(16, height))
     colours = {label: plt.cm.tab10(index) for index, label in enumerate(LINKED_LABELS)}
-    left.barh([f"{e['name']} ({e['id']})" for e in entities], [e["mentions"] for e in entities], color=[colours[e["label"]] for e in entities])
-    left.set_title("Mentions by entity id")
+    left.barh([e["name"] for e in entities], [e["mentions"] for e in entities], color=[colours[e["label"]] for e in entities])
+    left.set_title("Mentions by entity (all spellings)")
     left.set_xlabel("mentions")
     for label, colour in colours.items():
         left.bar(0, 0, color=colour, label=label)
     left.legend(loc="lower right", fontsize="small")
     right.barh([f"{p['person_name']} – {p['with_name']}" for p in pairs], [p["sentences"] for p in pairs], color="tab:gray")
-    right.set_title("People with states and organisations (same sentence)")
+    right.set_title("Person with state or organisation")
     right.set_xlabel("sentences")
     fig.tight_layout()
     buffer = io.BytesIO()
