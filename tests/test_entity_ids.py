@@ -198,3 +198,14 @@ def test_initialising_without_a_knowledge_base_says_which_setting_to_add():
     nlp.add_pipe("vndiplo_entity_ids", name="entity_ids")
     with pytest.raises(KnowledgeBaseError, match=r"initialize.components.entity_ids"):
         nlp.initialize()
+
+
+def test_a_model_whose_knowledge_base_is_broken_is_refused_with_the_file_and_line(tmp_path):
+    from vndiplo.errors import VndiploError
+    from vndiplo.model import load
+
+    linked_pipeline(KB_FILE).to_disk(tmp_path / "model")
+    (tmp_path / "model" / "entity_ids" / "entities.jsonl").write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(VndiploError, match="knowledge base") as excinfo:
+        load(tmp_path / "model")
+    assert "entities.jsonl:1" in excinfo.value.detail

@@ -66,3 +66,13 @@ def test_the_commands_draw_a_sample_and_score_it_into_a_report(tmp_path, tiny_go
     assert result.exit_code == 0, result.output
     assert "| **all** |" in (tmp_path / "r.md").read_text(encoding="utf-8")
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["all"]["precision"] == 1.0
+
+
+def test_a_broken_knowledge_base_is_one_clear_error(tmp_path, tiny_gold):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(doc.to_record(), ensure_ascii=False) + "\n" for doc in tiny_gold), encoding="utf-8")
+    kb = tmp_path / "kb.jsonl"
+    kb.write_text(json.dumps({"id": "Q1", "name": "X", "type": "CITY", "aliases": ["X"]}) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["kb-sample", str(gold), "--out", str(tmp_path / "s.jsonl"), "--kb", str(kb)])
+    assert result.exit_code == 1 and "kb.jsonl:1: type 'CITY'" in result.output
+    assert not (tmp_path / "s.jsonl").exists()

@@ -322,3 +322,12 @@ def unknown_document_ids(ids: list[str], where: str) -> VndiploError:
         truncated_list([repr(i) for i in ids], 20, ", ", " "),
         "Use ids of the corpus file you push (the `id` field of corpus/docs.jsonl).",
     )
+
+
+def bad_knowledge_base(detail: str) -> VndiploError:
+    """The entity_ids component could not read its knowledge base (configs/kb/entities.jsonl or a model's copy)."""
+    return VndiploError(
+        "The knowledge base of entity_ids cannot be read",
+        detail,
+        "Fix the file named above (one entity a line, see configs/kb/README.md), or [initialize.components.entity_ids] kb_path in the config.",
+    )

@@ -40,7 +40,7 @@ def linker_pipeline(kb_path: Path) -> Any:
     try:
         nlp.get_pipe("entity_ids").initialize(kb_path=str(kb_path))
     except KnowledgeBaseError as error:
-        raise errors.VndiploError("The knowledge base cannot be read", str(error), "Fix the file, then run the command again.") from None
+        raise errors.bad_knowledge_base(str(error)) from None
     return nlp
 
 
@@ -49,7 +49,7 @@ def link_gold(nlp: Any, doc: AnnotatedDoc) -> list[str]:
     parsed = nlp.make_doc(doc.text)
     ents = []
     for span in doc.spans:
-        ent = parsed.char_span(span.start, span.end, label=span.label, alignment_mode="expand")
+        ent = parsed.char_span(span.start, span.end, label=span.label)
         if ent is None:
             raise errors.VndiploError(f"{doc.id}: the span {span.start}-{span.end} does not fit the tokenizer", "", "Check the gold with `vndiplo validate`.")
         ents.append(ent)

@@ -34,7 +34,12 @@ def load(path: str | Path | None = None, disable: tuple[str, ...] = ()):
     unknown = [name for name in disable if name not in spacy.util.load_config(model / "config.cfg")["nlp"]["pipeline"]]
     if unknown:
         raise errors.VndiploError(f"The pipeline at {model} has no component {', '.join(unknown)}", "", "Name components of its config's [nlp] pipeline.")
-    return spacy.load(model, disable=list(disable))
+    from .entity_ids import KnowledgeBaseError
+
+    try:
+        return spacy.load(model, disable=list(disable))
+    except KnowledgeBaseError as error:
+        raise errors.bad_knowledge_base(str(error)) from None
 
 
 def predict(nlp, docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:

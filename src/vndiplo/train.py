@@ -108,6 +108,8 @@ def train_model(
     """
     from spacy.cli.train import train as spacy_train
 
+    from .entity_ids import KnowledgeBaseError
+
     if not config.exists():
         raise errors.missing_file(str(config), "Training config", "Run from the project folder or pass --config.")
     if not train_docs:
@@ -124,7 +126,10 @@ def train_model(
     with contextlib.ExitStack() as stack:
         for context in redirect:
             stack.enter_context(context)
-        spacy_train(config, output, use_gpu=-1, overrides=settings)
+        try:
+            spacy_train(config, output, use_gpu=-1, overrides=settings)
+        except KnowledgeBaseError as error:
+            raise errors.bad_knowledge_base(str(error)) from None
     return output
 
 
