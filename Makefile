@@ -16,7 +16,7 @@ NEWS_TEST := annotations/news-test/gold.jsonl
 # Trainings at the same time in crossval and loop-study (one core each).
 JOBS ?= 2
 
-.PHONY: all install browser postgres ingest dataset train evaluate crossval loop benchmark vectors test test-fast clean
+.PHONY: all install browser postgres ingest dataset train evaluate crossval loop benchmark vectors kb-sample kb-check entities test test-fast clean
 
 # Each step is a file target: make re-runs a step only when its inputs (data, configuration or the
 # code in src/) are newer than its outputs. `make ingest`, `make dataset`, `make train` and
@@ -131,6 +131,18 @@ benchmark: train
 # The floret vectors in configs/vectors (committed; about 4 minutes to rebuild from ../shared/viwiki).
 vectors: install
 	$(BIN)/vndiplo vectors ../shared/viwiki/viwiki-2017.jsonl.xz --out configs/vectors
+
+# Entity ids (README, "Who is who"). kb-sample draws the fixed-seed sample of gold mentions again and
+# keeps every verdict whose id did not change (check the rows left without one by hand); kb-check turns
+# the checked sample into precision and coverage per label; entities is the who-is-who of the news test.
+kb-sample: install
+	$(BIN)/vndiplo kb-sample $(GOLD)/*.jsonl $(NEWS_TEST) --out annotations/kb-check/sample.jsonl
+
+kb-check: install
+	$(BIN)/vndiplo kb-score annotations/kb-check/sample.jsonl --out reports/entity-ids.md
+
+entities: train
+	$(BIN)/vndiplo entities corpus/news-test.jsonl --out reports/who-is-who
 
 # The whole suite, as CI runs it: lint and types, then every test (real Doccano, browser, Ray, slow).
 test: install browser postgres

@@ -97,10 +97,12 @@ def test_packaged_wheel_installs_in_a_fresh_virtualenv_and_loads(tmp_path, tiny_
         "nlp = spacy.load('vi_vndiplo_ner')\n"
         "doc = nlp('Ngoại trưởng Nga Sergei Lavrov ở Đông Nam Á.')\n"
         "print([t.text for t in doc][-2:])\n"
+        "print(nlp.get_pipe('entity_ids').kb.lookup('Hợp chúng quốc Hoa Kỳ', 'GPE'))\n"
     )
     result = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "['Á', '.']" in flat(result.stdout)
+    assert "Q30" in result.stdout  # the knowledge base ships inside the wheel
 
 
 def test_load_can_leave_a_component_out_and_names_an_unknown_one(tiny_model):

@@ -23,7 +23,7 @@ def test_trained_pipeline_uses_the_dataset_tokenizer(tiny_model):
     nlp = spacy.load(tiny_model)
     text = "Ngày 21/1, Ngoại trưởng Nga gặp Tổng thư ký NATO-Nga ở Đông Nam Á. (OSCE)-AEC"
     assert [t.text for t in nlp.make_doc(text)] == [t.text for t in blank_nlp().make_doc(text)]
-    assert nlp.pipe_names == ["tok2vec", "line_breaks", "ner", "entity_edges", "date_rules"]
+    assert nlp.pipe_names == ["tok2vec", "line_breaks", "ner", "entity_edges", "date_rules", "entity_ids"]
     assert set(nlp.get_pipe("ner").labels) <= {"PER", "TITLE", "ORG", "GPE", "LOC", "EVENT", "AGREEMENT", "DATE"}
 
 

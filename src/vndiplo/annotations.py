@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import errors
@@ -35,6 +35,8 @@ class Span:
     start: int
     end: int
     label: str
+    # The entity id the pipeline's `entity_ids` resolved (`ent.kb_id_`); not part of a span's identity.
+    kb_id: str = field(default="", compare=False)
 
     def to_list(self) -> list:
         return [self.start, self.end, self.label]
@@ -49,6 +51,9 @@ class AnnotatedDoc:
 
     def to_record(self) -> dict:
         record: dict[str, object] = {"id": self.id, "text": self.text, "label": [s.to_list() for s in sorted(self.spans)]}
+        kb_ids = [[s.start, s.end, s.kb_id] for s in sorted(self.spans) if s.kb_id]
+        if kb_ids:  # beside `label`, which keeps Doccano's shape: [start, end, "Q…"] of each resolved span
+            record["kb_ids"] = kb_ids
         if self.meta:
             record["meta"] = self.meta
         return record
@@ -207,7 +212,7 @@ def trim_span(text: str, span: Span) -> Span:
         start += 1
     while end > start and _is_edge_junk(text[end - 1]):
         end -= 1
-    return Span(start, end, span.label)
+    return replace(span, start=start, end=end)
 
 
 def check_document(doc: AnnotatedDoc, labels: LabelSet | None = None) -> list[Finding]:

@@ -413,3 +413,12 @@ def doccano_restore_mismatch(differences: list[str]) -> VndiploError:
         truncated_list(differences, 20, "\n", "\n"),
         "Keep the backup; look at the server logs in the data folder and restore again into a new, empty data folder.",
     )
+
+
+def bad_knowledge_base(detail: str) -> VndiploError:
+    """The entity_ids component could not read its knowledge base (configs/kb/entities.jsonl or a model's copy)."""
+    return VndiploError(
+        "The knowledge base of entity_ids cannot be read",
+        detail,
+        "Fix the file named above (one entity a line, see configs/kb/README.md), or [initialize.components.entity_ids] kb_path in the config.",
+    )

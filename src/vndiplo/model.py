@@ -36,7 +36,12 @@ def load(path: str | Path | None = None, disable: tuple[str, ...] = ()):
     unknown = [name for name in disable if name not in spacy.util.load_config(model / "config.cfg")["nlp"]["pipeline"]]
     if unknown:
         raise errors.VndiploError(f"The pipeline at {model} has no component {', '.join(unknown)}", "", "Name components of its config's [nlp] pipeline.")
-    return spacy.load(model, disable=list(disable))
+    from .entity_ids import KnowledgeBaseError
+
+    try:
+        return spacy.load(model, disable=list(disable))
+    except KnowledgeBaseError as error:
+        raise errors.bad_knowledge_base(str(error)) from None
 
 
 def predict(nlp, docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:
@@ -50,18 +55,21 @@ def visualize(nlp, docs, path: Path) -> None:
     """displaCy entity HTML, one section per document, in the label colours of the config.
 
     Spans come from :func:`stream.pipe_spans` (so a document of any length renders) and
-    are drawn from displaCy's manual format.
+    are drawn from displaCy's manual format; an entity's id and canonical name show on hover.
     """
     from spacy import displacy
 
+    from .entity_report import ENT_TEMPLATE, displacy_ent, entity_names
     from .stream import pipe_spans
 
     labels = load_labels()
+    names = entity_names(nlp)
     sections = [
-        {"text": doc.text, "title": doc.id, "ents": [{"start": s.start, "end": s.end, "label": s.label} for s in doc.spans]}
+        {"text": doc.text, "title": doc.id, "ents": [displacy_ent(s, names) for s in doc.spans]}
         for doc in pipe_spans(nlp, docs)
     ]
-    html = displacy.render(sections, style="ent", page=True, manual=True, options={"ents": labels.names, "colors": labels.colors})
+    options = {"ents": labels.names, "colors": labels.colors, "template": ENT_TEMPLATE}
+    html = displacy.render(sections, style="ent", page=True, manual=True, options=options)
     atomic_write_text(path, html)
 
 
@@ -95,8 +103,8 @@ def _output_captured():
 def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str = "0.1.0") -> Path:
     """An installable wheel of the pipeline, built by spaCy's packager; returns the wheel path.
 
-    The tokenizer rules, the entity-boundary rules and the date rules ship as code in the wheel, and the
-    vectors are part of the pipeline, so the wheel needs spaCy only:
+    The tokenizer rules, the entity-boundary rules, the date rules and the entity-id linker ship as code in
+    the wheel; the vectors and the knowledge base are part of the pipeline, so the wheel needs spaCy only:
     `spacy.load("vi_vndiplo_ner")` works without vndiplo installed.
     """
     from spacy.cli.package import package as spacy_package
@@ -104,7 +112,7 @@ def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str
     if not (model / "config.cfg").exists():
         raise errors.missing_file(str(model), "Model", "Train first: vndiplo train corpus/ --output training/")
     output.mkdir(parents=True, exist_ok=True)
-    code = [Path(__file__).with_name(module) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py")]
+    code = [Path(__file__).with_name(module) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py", "entity_ids.py")]
     with _output_captured() as log:
         try:
             spacy_package(model, output, code_paths=code, name=name, version=version, create_sdist=False, create_wheel=True, force=True, silent=True)

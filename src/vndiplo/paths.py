@@ -33,6 +33,7 @@ CONFIG = Path("configs/ner.cfg")
 VECTORS = Path("configs/vectors")
 LABELS = "configs/labels.json"
 GAZETTEER = "configs/gazetteers/entities.tsv"
+KNOWLEDGE_BASE = "configs/kb/entities.jsonl"
 
 # What training and evaluation write
 TRAINING = Path("training")

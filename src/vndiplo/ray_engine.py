@@ -57,7 +57,7 @@ class PipelineActor:
         return {
             "id": [doc.id for doc in predicted],
             "text": [doc.text for doc in predicted],
-            "label": [json.dumps([span.to_list() for span in doc.spans]) for doc in predicted],
+            "label": [json.dumps([[span.start, span.end, span.label, span.kb_id] for span in doc.spans]) for doc in predicted],
         }
 
 
@@ -128,7 +128,7 @@ def ray_predict(
             batch_format="numpy",
         )
         for row in predicted.iter_rows():
-            spans = [Span(start, end, label) for start, end, label in json.loads(row["label"])]
+            spans = [Span(start, end, label, kb_id) for start, end, label, kb_id in json.loads(row["label"])]
             yield AnnotatedDoc(row["id"], row["text"], spans)
     except ray.exceptions.RayError as exc:
         cause = next((error for error in _causes(exc) if isinstance(error, errors.VndiploError)), None)

@@ -224,7 +224,7 @@ def pipe_spans(
     max_chars = min(max_chars, nlp.max_length - 1)
     spans: list[Span] = []
     for piece, parsed in _parsed_pieces(nlp, _pieces(docs, max_chars), batch_words, n_process):
-        spans.extend(Span(piece.start + ent.start_char, piece.start + ent.end_char, ent.label_) for ent in parsed.ents)
+        spans.extend(Span(piece.start + ent.start_char, piece.start + ent.end_char, ent.label_, ent.kb_id_) for ent in parsed.ents)
         if piece.last:
             yield AnnotatedDoc(piece.doc.id, piece.doc.text, spans)
             spans = []

@@ -68,6 +68,8 @@ def train_model(
     from spacy.util import load_config
     from thinc.api import ConfigValidationError
 
+    from .entity_ids import KnowledgeBaseError
+
     if not config.exists():
         raise errors.missing_file(str(config), "Training config", "Run from the project folder or pass --config.")
     if not train_docs:
@@ -83,6 +85,8 @@ def train_model(
         nlp = init_nlp(load_config(config, overrides=settings, interpolate=False))
     except ConfigValidationError as error:
         raise errors.VndiploError(f"The training config {config} does not validate", str(error), "Fix the config or the --set/override named above.") from None
+    except KnowledgeBaseError as error:
+        raise errors.bad_knowledge_base(str(error)) from None
     sink = io.StringIO() if quiet else None
     train_nlp(nlp, output, stdout=sink or sys.stdout, stderr=sink or sys.stderr)
     return output

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import data, model
+from . import data, entities, model
 from .doccano import doccano_app
 
 app = typer.Typer(
@@ -39,6 +39,9 @@ app.command("crossval")(model.crossval_cli)
 app.command("loop-study")(model.loop_study_cli)
 app.command("predict")(model.predict_cli)
 app.command("visualize")(model.visualize_cli)
+app.command("entities")(entities.entities_cli)
+app.command("kb-sample")(entities.kb_sample_cli)
+app.command("kb-score")(entities.kb_score_cli)
 app.command("package")(model.package_cli)
 app.command("benchmark")(model.benchmark_cli)
 
