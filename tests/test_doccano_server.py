@@ -147,7 +147,7 @@ def test_push_uncertain_uploads_the_committee_order_one_batch_at_a_time(doccano_
 
 
 def test_push_random_order_is_seeded(doccano_server, corpus_file):
-    from vndiplo.loop import random_order
+    from vndiplo.active_learning import random_order
 
     result = _invoke(["push", str(corpus_file), "--project", "random-order", "--order", "random", "--seed", "5"], doccano_server)
     assert result.exit_code == 0, result.output
