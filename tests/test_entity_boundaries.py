@@ -6,6 +6,7 @@ from vndiplo.entity_boundaries import (
     fix_entity_edges,
     join_organ_countries,
     mark_line_starts,
+    organ_terms_and_tails,
     split_title_chains,
     trim_leading_words,
 )
@@ -67,6 +68,25 @@ def test_a_name_run_into_the_organ_of_a_title_chain_becomes_a_person(text, org, 
 def test_other_organs_are_left_whole(text, ents):
     doc = split_title_chains(with_ents(text, ents))
     assert [(ent.text, ent.label_) for ent in doc.ents] == ents
+
+
+@pytest.mark.parametrize(
+    "text, ents, expected",
+    [
+        # a legislature's term is part of its name, in Roman or Arabic numerals
+        ("về kỳ họp thứ 11, Quốc hội khóa XIV, dự kiến", [("Quốc hội", "ORG")], [("Quốc hội khóa XIV", "ORG")]),
+        ("Quốc hội khoá 15 họp", [("Quốc hội", "ORG")], [("Quốc hội khoá 15", "ORG")]),
+        # words that count or point are no part of the organ's name
+        ("giữa Bộ Ngoại giao hai nước nhằm", [("Bộ Ngoại giao hai nước", "ORG")], [("Bộ Ngoại giao", "ORG")]),
+        # a term that another entity holds, a tail that would leave too little, other labels: unchanged
+        ("Quốc hội khóa học", [("Quốc hội", "ORG")], [("Quốc hội", "ORG")]),
+        ("Bộ hai nước", [("Bộ hai nước", "ORG")], [("Bộ hai nước", "ORG")]),
+        ("Hội nghị khóa XIV", [("Hội nghị", "EVENT")], [("Hội nghị", "EVENT")]),
+    ],
+)
+def test_an_organ_runs_through_its_term_and_stops_before_a_generic_tail(text, ents, expected):
+    doc = organ_terms_and_tails(with_ents(text, ents))
+    assert [(ent.text, ent.label_) for ent in doc.ents] == expected
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ then `Nhận lời mời...`); a learned model reads on across the break and mak
 never lets a name cross a line, so `line_breaks` (before the NER) marks every line as a sentence
 start, and spaCy's NER does not extend an entity across a sentence start.
 
-After the NER, one component, `entity_edges`, applies four rules of the spec in turn.
+After the NER, one component, `entity_edges`, applies five rules of the spec in turn.
 
 The longest name wins: `Quốc hội Hungary`, `Bộ Ngoại giao Nga` are one ORG each, though the model
 often cuts the country off as a GPE. `join_organ_countries` makes an ORG and the GPE right after it
@@ -18,6 +18,9 @@ namesake (`Thành ủy Hà Nội`, `Học viện ... Hồ Chí Minh`).
 
 An event's name runs to its end, ordinal included (`Diễn đàn Kinh tế Phương Đông lần thứ 8`), and
 one meeting of a standing forum is an EVENT, not the forum's ORG. `extend_event_ordinals` makes an ORG or EVENT that holds or is directly followed by `lần thứ N` one EVENT through the ordinal.
+
+An organ's name runs through its term (`Quốc hội khóa XIV`) but not through words that count or point
+(`Bộ Ngoại giao hai nước`): `organ_terms_and_tails`.
 
 A person's span holds only the name and a place's only its name: `trim_leading_words` takes a leading
 `Ngài`, `ông` or `bà` out of a PER or TITLE, and a classifier (`thành phố`, `tỉnh`) out of a GPE or LOC.
@@ -145,6 +148,38 @@ def join_organ_countries(doc: Doc) -> Doc:
     return doc
 
 
+TERM = re.compile(r"^(?:[IVXLC]+|\d+)$")
+# Words that end a model's ORG span but tell which or how many, not the organ's name (`Bộ Ngoại giao hai nước`).
+GENERIC_TAILS = (("hai", "nước"), ("hai", "bên"), ("các", "nước"), ("nước", "này"), ("nước", "đó"))
+
+
+def _term_end(doc: Doc, start: int) -> int | None:
+    """The end of `khóa N` (a legislature's term: `khóa XIV`, `khoá 15`) starting at token `start`, or None."""
+    words = doc[start : start + 2]
+    if len(words) == 2 and words[0].lower_ in ("khóa", "khoá") and TERM.match(words[1].text):
+        return start + 2
+    return None
+
+
+def organ_terms_and_tails(doc: Doc) -> Doc:
+    """An ORG runs on through its term (`Quốc hội khóa XIV`, one name) and stops before a generic tail (`hai nước`)."""
+    ents = list(doc.ents)
+    taken = {token.i for ent in ents for token in ent}
+    fixed: list[Span] = []
+    for ent in ents:
+        if ent.label_ != "ORG":
+            fixed.append(ent)
+            continue
+        end = _term_end(doc, ent.end)
+        if end is not None and not taken & set(range(ent.end, end)):
+            ent = Span(doc, ent.start, end, label="ORG")
+        words = tuple(token.lower_ for token in ent)
+        tail = next((len(t) for t in GENERIC_TAILS if words[-len(t):] == t and len(words) > len(t) + 1), 0)
+        fixed.append(Span(doc, ent.start, ent.end - tail, label="ORG") if tail else ent)
+    doc.ents = fixed
+    return doc
+
+
 HONORIFICS = frozenset({"ngài", "ông", "bà"})
 # Classifier words before a place's name (spec: `thành phố Brest` → GPE `Brest`), as token sequences.
 PLACE_CLASSIFIERS = (("thành", "phố"), ("thủ", "đô"), ("bán", "đảo"), ("quần", "đảo"), ("tỉnh",), ("tp",), ("tp.",))
@@ -181,5 +216,5 @@ def make_entity_edges(nlp: Language, name: str):
 
 def fix_entity_edges(doc: Doc) -> Doc:
     """The spec's edges after the NER: organs joined to their country, title chains split, event ordinals
-    taken in, honorifics and place classifiers left out."""
-    return trim_leading_words(extend_event_ordinals(split_title_chains(join_organ_countries(doc))))
+    taken in, legislature terms taken in and generic tails left out, honorifics and place classifiers left out."""
+    return trim_leading_words(organ_terms_and_tails(extend_event_ordinals(split_title_chains(join_organ_countries(doc)))))
