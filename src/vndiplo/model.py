@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
+import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from . import errors
@@ -73,54 +70,27 @@ def visualize(nlp, docs, path: Path) -> None:
     atomic_write_text(path, html)
 
 
-@contextlib.contextmanager
-def _output_captured():
-    """Everything written to file descriptors 1 and 2 (a child process's output too) goes to a temporary file.
-
-    spaCy's packager runs `python -m build` with the terminal as its output; the
-    library stays silent, and the text is kept for the error message if it fails.
-    """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        log = io.StringIO()
-        try:
-            yield log
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            sink.seek(0)
-            log.write(sink.read().decode(errors="replace"))
-
-
 def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str = "0.1.0") -> Path:
-    """An installable wheel of the pipeline, built by spaCy's packager; returns the wheel path.
+    """An installable wheel of the pipeline, built by spaCy's packager (`spacy package`); returns the wheel path.
+
+    The packager runs in a child process: it imports the `--code` files to register their components,
+    which in this process (where vndiplo registered them already) spaCy refuses as a second factory
+    of the same name; the child also keeps its output off the terminal.
 
     The tokenizer rules, the entity-boundary rules, the date rules and the entity-id linker ship as code in
     the wheel; the vectors and the knowledge base are part of the pipeline, so the wheel needs spaCy only:
     `spacy.load("vi_vndiplo_ner")` works without vndiplo installed.
     """
-    from spacy.cli.package import package as spacy_package
-
     if not (model / "config.cfg").exists():
         raise errors.missing_file(str(model), "Model", "Train first: vndiplo train corpus/ --output training/")
     output.mkdir(parents=True, exist_ok=True)
-    code = [Path(__file__).with_name(module) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py", "entity_ids.py")]
-    with _output_captured() as log:
-        try:
-            spacy_package(model, output, code_paths=code, name=name, version=version, create_sdist=False, create_wheel=True, force=True, silent=True)
-        except SystemExit:  # spaCy's packager reports a failure by exiting
-            failed = True
-        else:
-            failed = False
+    code = ",".join(str(Path(__file__).with_name(module)) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py", "entity_ids.py"))
+    command = [
+        sys.executable, "-m", "spacy", "package", str(model), str(output),
+        "--name", name, "--version", version, "--build", "wheel", "--force", "--code", code,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
     wheels = sorted(output.glob(f"*{name}-{version}/dist/*.whl"))
-    if failed or not wheels:
-        raise errors.VndiploError("spaCy's packager wrote no wheel", log.getvalue()[-3000:], "Check the model folder and the message above (the `build` package must be installed).")
+    if result.returncode != 0 or not wheels:
+        raise errors.VndiploError("spaCy's packager wrote no wheel", (result.stdout + result.stderr)[-3000:], "Check the model folder and the message above (the `build` package must be installed).")
     return wheels[-1]
