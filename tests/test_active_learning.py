@@ -121,3 +121,15 @@ def test_loop_study_refuses_gold_that_breaks_the_spec_before_training(tmp_path):
     with pytest.raises(VndiploError, match="break the label spec"):
         loop_study(broken, [doc("c")], config=tmp_path / "unused.cfg", work_dir=tmp_path / "models")
     assert not (tmp_path / "models").exists()
+
+
+def test_upload_order_keeps_the_corpus_order_shuffles_with_the_seed_and_refuses_an_unknown_order():
+    from vndiplo.active_learning import upload_order
+    from vndiplo.corpus import make_document
+
+    documents = {doc.id: doc for doc in (make_document(f"d{i}", "Nga và Mỹ.", source="t", path="x")[0] for i in range(6))}
+    assert upload_order(documents, "corpus") == ([f"d{i}" for i in range(6)], {})
+    shuffled, _ = upload_order(documents, "random", seed=3)
+    assert shuffled == upload_order(documents, "random", seed=3)[0] and sorted(shuffled) == sorted(documents)
+    with pytest.raises(VndiploError, match="Unknown --order"):
+        upload_order(documents, "alphabetical")

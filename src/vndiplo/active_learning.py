@@ -27,6 +27,7 @@ from spacy.scorer import PRFScore
 
 from . import errors
 from .annotations import AnnotatedDoc, require_valid
+from .corpus import Document
 from .labels import LabelSet, load_labels
 from .model import load, predict
 from .paths import COMMITTEE
@@ -96,6 +97,25 @@ def random_order(ids: list[str], seed: int) -> list[str]:
     shuffled = list(ids)
     random.Random(seed).shuffle(shuffled)
     return shuffled
+
+
+def upload_order(
+    documents: dict[str, Document], order: str, *, committee: list[Path] | None = None, seed: int = 0, progress=None
+) -> tuple[list[str], dict[str, float]]:
+    """Document ids in the order `doccano push --order` asks for, and the committee's disagreement (empty unless `uncertain`).
+
+    `corpus` keeps the corpus order, `random` shuffles with the seed, `uncertain` ranks by the
+    disagreement of the cross-validation models (or the `committee` given).
+    """
+    ids = list(documents)
+    if order not in ORDERS:
+        raise errors.VndiploError(f"Unknown --order {order!r}", "", f"Choose one of: {', '.join(ORDERS)}.")
+    if order == "random":
+        return random_order(ids, seed), {}
+    if order == "corpus":
+        return ids, {}
+    docs = [AnnotatedDoc(doc_id, doc.text, []) for doc_id, doc in documents.items()]
+    return uncertainty_order(docs, list(committee) if committee else committee_paths(), progress)
 
 
 # --- measuring the loop on gold the models never saw ------------------------------------------------

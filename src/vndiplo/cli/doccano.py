@@ -163,28 +163,18 @@ def stop_cli(
 
 
 def _upload_order(documents: dict, order: str, committee: list[Path] | None, seed: int) -> list[str]:
-    """Document ids in the requested upload order; prints the committee's ranking."""
-    from ..active_learning import ORDERS, committee_paths, random_order, uncertainty_order
-    from ..errors import VndiploError
+    """Document ids in the requested upload order; shows the committee's ranking when there is one."""
+    from ..active_learning import committee_paths, upload_order
 
-    ids = list(documents)
-    if order not in ORDERS:
-        raise VndiploError(f"Unknown --order {order!r}", "", f"Choose one of: {', '.join(ORDERS)}.")
-    if order == "random":
-        return random_order(ids, seed)
-    if order == "corpus":
-        return ids
-    from ..annotations import AnnotatedDoc
-
-    paths = list(committee) if committee else committee_paths()
-    docs = [AnnotatedDoc(doc_id, doc.text, []) for doc_id, doc in documents.items()]
     with ProgressBar("committee", unit="model") as bar:
-        ranked, disagreement = uncertainty_order(docs, paths, progress=bar)
-    msg.text(f"Committee of {len(paths)} models; most disputed first (1 − mean pairwise span F1):")
-    for doc_id in ranked[:10]:
-        msg.text(f"  {disagreement[doc_id]:.3f}  {doc_id}")
-    if len(ranked) > 10:
-        msg.text(f"  … {len(ranked) - 10} more")
+        ranked, disagreement = upload_order(documents, order, committee=committee, seed=seed, progress=bar)
+    if disagreement:
+        members = len(committee) if committee else len(committee_paths())
+        msg.text(f"Committee of {members} models; most disputed first (1 − mean pairwise span F1):")
+        for doc_id in ranked[:10]:
+            msg.text(f"  {disagreement[doc_id]:.3f}  {doc_id}")
+        if len(ranked) > 10:
+            msg.text(f"  … {len(ranked) - 10} more")
     return ranked
 
 
