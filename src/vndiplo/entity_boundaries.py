@@ -100,12 +100,18 @@ def split_title_chains(doc: Doc) -> Doc:
 ORDINAL = re.compile(r"^(?:\d+|[IVXLC]+|nhất|hai|ba|tư|năm|sáu|bảy|tám|chín|mười)$")
 
 
+def _numbered_end(doc: Doc, start: int, heads: tuple[frozenset[str], ...], number: re.Pattern[str]) -> int | None:
+    """The end of the head words then a number (`lần thứ 8`, `khóa XIV`) starting at token `start`, or None."""
+    size = len(heads) + 1
+    words = doc[start : start + size]
+    if len(words) == size and all(word.lower_ in head for word, head in zip(words, heads)) and number.match(words[-1].text):
+        return start + size
+    return None
+
+
 def _ordinal_end(doc: Doc, start: int) -> int | None:
     """The end of `lần thứ N` starting at token `start`, or None when no ordinal starts there."""
-    words = doc[start : start + 3]
-    if len(words) == 3 and words[0].lower_ == "lần" and words[1].lower_ == "thứ" and ORDINAL.match(words[2].text):
-        return start + 3
-    return None
+    return _numbered_end(doc, start, (frozenset({"lần"}), frozenset({"thứ"})), ORDINAL)
 
 
 def extend_event_ordinals(doc: Doc) -> Doc:
@@ -155,10 +161,7 @@ GENERIC_TAILS = (("hai", "nước"), ("hai", "bên"), ("các", "nước"), ("nư
 
 def _term_end(doc: Doc, start: int) -> int | None:
     """The end of `khóa N` (a legislature's term: `khóa XIV`, `khoá 15`) starting at token `start`, or None."""
-    words = doc[start : start + 2]
-    if len(words) == 2 and words[0].lower_ in ("khóa", "khoá") and TERM.match(words[1].text):
-        return start + 2
-    return None
+    return _numbered_end(doc, start, (frozenset({"khóa", "khoá"}),), TERM)
 
 
 def organ_terms_and_tails(doc: Doc) -> Doc:
