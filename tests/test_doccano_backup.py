@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from annotators import add_annotators, label_as, labelled, sentence_corpus
 from vndiplo.cli import app
-from vndiplo.doccano.backup import BACKUP_PREFIX, DUMP, MANIFEST, PG_DUMP, backup_name, backups_in, dump_counts, wait_with_backups
+from vndiplo.doccano.backup import BACKUP_PREFIX, DUMP, MANIFEST, PG_DUMP, PROJECTS, backup_name, backups_in, dump_counts, wait_with_backups
 from vndiplo.doccano.client import Credentials, Doccano, read_export
 from vndiplo.doccano.local import free_port
 from vndiplo.doccano.postgres import DatabaseChoice, remove_cluster
@@ -130,3 +130,16 @@ def test_serving_with_backups_makes_them_on_schedule_until_a_process_exits():
     dead = wait_with_backups(_ServerExitingAfter(5), 0.001, lambda: made.append(len(made)), poll=0.002)
     assert dead == "web server"
     assert len(made) >= 1
+
+
+def test_a_backup_left_unfinished_by_a_killed_run_is_cleared_and_complete_ones_are_kept(tmp_path):
+    from vndiplo.doccano.backup import clear_unfinished
+
+    complete = tmp_path / backup_name(datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc))
+    complete.mkdir()
+    (complete / MANIFEST).write_text("{}", encoding="utf-8")
+    unfinished = tmp_path / f".{backup_name(datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc))}.partial"
+    (unfinished / PROJECTS).mkdir(parents=True)
+    assert clear_unfinished(tmp_path) == [unfinished]
+    assert not unfinished.exists() and backups_in(tmp_path) == [complete]
+    assert clear_unfinished(tmp_path / "nothing-here") == []

@@ -141,3 +141,25 @@ def test_migrate_db_refuses_a_database_that_is_not_empty(postgres_server, tmp_pa
     assert "The target database is not empty" in flat(result.output)
     assert recorded_database(data_dir).cluster is None
     assert cluster_running(cluster)  # the cluster it found running is left running
+
+
+def test_a_postgresql_server_given_by_its_address_serves_doccano_and_is_left_running(new_cluster_dir, tmp_path_factory):
+    """`serve --database postgresql://…`: a server vndiplo did not start (here a cluster started apart, on loopback)."""
+    from vndiplo.doccano.postgres import start_cluster, stop_cluster
+
+    cluster = new_cluster_dir()
+    url = start_cluster(cluster)
+    data_dir = tmp_path_factory.mktemp("doccano-given-postgres")
+    try:
+        server = serve(username="admin", password=ADMIN_PASSWORD, port=free_port(), workers=2, data_dir=data_dir, database=DatabaseChoice(url=url))
+        try:
+            api = Doccano(Credentials(server.url, "admin", ADMIN_PASSWORD))
+            project = api.create_project("given-postgres", guideline="G.", description="D.")
+            assert [p["name"] for p in api.projects()] == ["given-postgres"] and project["id"]
+            assert recorded_database(data_dir).url == url and recorded_database(data_dir).cluster is None
+            assert not (data_dir / "db.sqlite3").exists()
+        finally:
+            server.stop()
+        assert cluster_running(cluster)  # the database server is not vndiplo's to stop
+    finally:
+        stop_cluster(cluster)

@@ -50,7 +50,7 @@ from .. import errors
 from ..corpus import atomic_write_text
 from .client import Credentials, Doccano, read_export
 from .install import DOCCANO_VERSION, Installation
-from .local import tail
+from .local import locked, tail
 from .postgres import DatabaseChoice, check_database_url, database_key, database_up, pg_dump, record_database, recorded_database
 from .server import Server, doccano_env, make_private, private_log, read_state
 
@@ -240,8 +240,29 @@ def _project_layer(api: Doccano, folder: Path, warnings: list[str]) -> dict[str,
     return summary
 
 
+def clear_unfinished(out_dir: Path) -> list[Path]:
+    """Remove the `.partial` folders a killed backup left in `out_dir` (call it holding the backup lock); returns them."""
+    left = sorted(path for path in out_dir.glob(f".{BACKUP_PREFIX}*.partial") if path.is_dir()) if out_dir.is_dir() else []
+    for path in left:
+        shutil.rmtree(path)
+    return left
+
+
 def backup(installation: Installation, data_dir: Path, out_dir: Path, creds: Credentials, *, keep: int | None = None) -> BackupReport:
-    """A timestamped backup of the data folder's Doccano in `out_dir` (see the module), then prune to the last `keep`."""
+    """A timestamped backup of the data folder's Doccano in `out_dir` (see the module), then prune to the last `keep`.
+
+    Backups into one folder take turns (a lock file beside them), so a `.partial` folder found there
+    is what a killed backup left: it is removed first and named in the report's warnings.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with locked(out_dir / ".backup.lock"):
+        unfinished = clear_unfinished(out_dir)
+        report = _backup(installation, data_dir, out_dir, creds, keep=keep)
+    report.warnings += [f"removed {path.name}, left unfinished by a backup that was killed" for path in unfinished]
+    return report
+
+
+def _backup(installation: Installation, data_dir: Path, out_dir: Path, creds: Credentials, *, keep: int | None) -> BackupReport:
     moment = datetime.now(timezone.utc)
     final = out_dir / backup_name(moment)
     while final.exists():  # two backups within one second
