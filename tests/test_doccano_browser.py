@@ -37,7 +37,7 @@ from vndiplo.doccano.offsets import to_utf16
 from vndiplo.doccano.pull import TRIMMED_REVIEW
 from vndiplo.labels import load_labels
 
-from conftest import loud
+from conftest import ADMIN_PASSWORD, loud
 
 pytestmark = [pytest.mark.doccano, pytest.mark.browser]
 
@@ -93,11 +93,30 @@ def find(text: str, surface: str, occurrence: int = 1) -> Span:
     return Span(start, start + len(surface), "")
 
 
-# --- the browser ------------------------------------------------------------------------------
+# --- the server and the browser ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request):
+    """The walk runs twice: on the zero-setup server (SQLite, conftest's `doccano_server`) and on a team's
+    database, a private PostgreSQL cluster (skipped loudly where PostgreSQL's programs are missing)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("doccano_server")
+        return
+    from vndiplo.doccano.local import free_port
+    from vndiplo.doccano.postgres import DatabaseChoice
+    from vndiplo.doccano.server import serve
+
+    cluster = request.getfixturevalue("new_cluster_dir")()
+    data_dir = request.getfixturevalue("tmp_path_factory").mktemp("doccano-browser-postgres")
+    running = serve(username="admin", password=ADMIN_PASSWORD, port=free_port(), workers=2, data_dir=data_dir, database=DatabaseChoice(cluster=cluster))
+    yield Credentials(running.url, "admin", ADMIN_PASSWORD)
+    running.stop()
+
 
 
 @pytest.fixture(scope="module")
-def driver(request, doccano_server):
+def driver(request, server):
     """Headless Chromium at 1280×900 from Debian's packages; skipped loudly when it cannot be had."""
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
     if missing:
@@ -310,11 +329,11 @@ class Walk:
 
 
 @pytest.fixture
-def walk(driver, doccano_server, request):
+def walk(driver, server, request):
     """The steps of one test; their screenshots are kept only if it fails."""
     folder = ARTEFACTS / request.node.name
     shutil.rmtree(folder, ignore_errors=True)
-    steps = Walk(driver, doccano_server.url, folder)
+    steps = Walk(driver, server.url, folder)
     yield steps
     failed = any(getattr(request.node, f"rep_{when}", None) is not None and getattr(request.node, f"rep_{when}").failed for when in ("setup", "call"))
     if failed:
@@ -341,7 +360,7 @@ def corpus_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def project(doccano_server, corpus_path, tmp_path_factory):
+def project(server, corpus_path, tmp_path_factory):
     """The walk's project, pushed as the README says, with the admin's suggestions on b2-suggested."""
     text = TEXTS["b2-suggested"]
     suggested = [(find(text, "Người phát ngôn"), "TITLE"), (find(text, "Điện Kremlin"), "ORG"),
@@ -350,9 +369,9 @@ def project(doccano_server, corpus_path, tmp_path_factory):
     suggestions = tmp_path_factory.mktemp("browser-suggestions") / "suggestions.jsonl"
     record = {"id": "b2-suggested", "text": text, "label": [[s.start, s.end, label] for s, label in suggested]}
     suggestions.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
-    result = runner.invoke(app, ["doccano", "push", str(corpus_path), "--project", PROJECT, "--pre-annotations", str(suggestions)], env=_env(doccano_server))
+    result = runner.invoke(app, ["doccano", "push", str(corpus_path), "--project", PROJECT, "--pre-annotations", str(suggestions)], env=_env(server))
     assert result.exit_code == 0, result.output
-    api = Doccano(doccano_server)
+    api = Doccano(server)
     found = api.project(PROJECT)
     return found, {ex["meta"]["doc_id"]: {**ex, "project": found["id"]} for ex in api.examples(found["id"])}
 
@@ -378,8 +397,8 @@ def expected(text: str, entities: list[tuple[str, str]]) -> list[tuple[str, int,
 # --- the walk ----------------------------------------------------------------------------------
 
 
-def test_the_admin_logs_in_and_finds_the_eight_labels_with_their_colours_and_keys(walk, project, doccano_server):
-    walk.log_in("admin", doccano_server.password)
+def test_the_admin_logs_in_and_finds_the_eight_labels_with_their_colours_and_keys(walk, project, server):
+    walk.log_in("admin", server.password)
     walk.open_project(PROJECT)
     menu = ["Home", "Dataset", "Labels", "Members", "Comments", "Guideline", "Metrics", "Settings"]
     assert walk.settled(walk.menu, menu) == menu
@@ -392,18 +411,18 @@ def test_the_admin_logs_in_and_finds_the_eight_labels_with_their_colours_and_key
     walk.shot("labels")
 
 
-def test_labels_made_key_first_with_the_mouse_and_a_checked_document_are_pulled_at_exact_offsets(walk, project, doccano_server, corpus_path, tmp_path):
+def test_labels_made_key_first_with_the_mouse_and_a_checked_document_are_pulled_at_exact_offsets(walk, project, server, corpus_path, tmp_path):
     _, examples = project
-    api = Doccano(doccano_server)
+    api = Doccano(server)
     doc_id = "b1-keys"
     text, example = TEXTS[doc_id], examples[doc_id]
-    walk.annotate_as("admin", doccano_server.password, doc_id, text)
+    walk.annotate_as("admin", server.password, doc_id, text)
     walk.label_key_first(text, "p", [find(text, "Sergei Lavrov"), find(text, "Antony Blinken")], api, example)
     walk.label_key_first(text, "g", [find(text, "Nga"), find(text, "Geneva"), find(text, "Thụy Sĩ")], api, example)
     walk.label_key_first(text, "t", [find(text, "Ngoại trưởng")], api, example)
     walk.label_key_first(text, "d", [find(text, "Ngày 21/1")], api, example)
     assert walk.check_document() == ("Not Checked", "Checked")
-    output, pulled = pull(doccano_server, corpus_path, tmp_path / "raw")
+    output, pulled = pull(server, corpus_path, tmp_path / "raw")
     assert pulled["admin"]["b1-keys"] == expected(text, [
         ("Ngày 21/1", "DATE"), ("Ngoại trưởng", "TITLE"), ("Nga", "GPE"), ("Sergei Lavrov", "PER"),
         ("Antony Blinken", "PER"), ("Geneva", "GPE"), ("Thụy Sĩ", "GPE"),
@@ -413,12 +432,12 @@ def test_labels_made_key_first_with_the_mouse_and_a_checked_document_are_pulled_
     assert "1 documents with spans but not checked left out (unreviewed suggestions" in output
 
 
-def test_a_suggestion_corrected_in_the_browser_is_pulled_as_corrected(walk, project, doccano_server, corpus_path, tmp_path):
+def test_a_suggestion_corrected_in_the_browser_is_pulled_as_corrected(walk, project, server, corpus_path, tmp_path):
     _, examples = project
-    api = Doccano(doccano_server)
+    api = Doccano(server)
     doc_id = "b2-suggested"
     text, example = TEXTS[doc_id], examples[doc_id]
-    walk.annotate_as("admin", doccano_server.password, doc_id, text)
+    walk.annotate_as("admin", server.password, doc_id, text)
     moskva = find(text, "Moskva")
     walk.open_span_menu(text, moskva)
     gpe = walk.wait.until(lambda d: next((i for i in walk.elements(".v-menu__content .v-list-item") if i.text.split()[-1:] == ["GPE"]), None))
@@ -431,7 +450,7 @@ def test_a_suggestion_corrected_in_the_browser_is_pulled_as_corrected(walk, proj
     walk.wait.until(lambda d: all(s["start_offset"] != wrong.start for s in api.spans(example["project"], example["id"])))
     walk.shot("suggestion-deleted")
     assert walk.check_document() == ("Not Checked", "Checked")
-    _, pulled = pull(doccano_server, corpus_path, tmp_path / "raw")
+    _, pulled = pull(server, corpus_path, tmp_path / "raw")
     assert pulled["admin"]["b2-suggested"] == expected(text, [
         ("Người phát ngôn", "TITLE"), ("Điện Kremlin", "ORG"), ("Dmitry Peskov", "PER"), ("Moskva", "GPE"),
     ])
@@ -441,10 +460,10 @@ def label_id(api: Doccano, example: dict, name: str) -> int:
     return next(t["id"] for t in api.span_types(example["project"]) if t["text"] == name)
 
 
-def test_a_second_annotator_added_in_django_admin_labels_after_an_emoji(walk, project, doccano_server, corpus_path, tmp_path):
+def test_a_second_annotator_added_in_django_admin_labels_after_an_emoji(walk, project, server, corpus_path, tmp_path):
     found, examples = project
-    walk.log_in("admin", doccano_server.password)
-    walk.driver.get(f"{doccano_server.url}/admin/")
+    walk.log_in("admin", server.password)
+    walk.driver.get(f"{server.url}/admin/")
     walk.click_text("#content a", "Users")  # in "Authentication and Authorization", not "Members" further down
     walk.shot("django-users")
     walk.click_text("a.addlink", "ADD USER")
@@ -461,9 +480,9 @@ def test_a_second_annotator_added_in_django_admin_labels_after_an_emoji(walk, pr
         walk.driver.get(add_user)
     walk.shot("django-user-saved")
     assert "/change/" in walk.driver.current_url
-    Doccano(doccano_server).add_member(found["id"], LAN)  # the project's Members page does the same
+    Doccano(server).add_member(found["id"], LAN)  # the project's Members page does the same
 
-    lan = Credentials(doccano_server.url, LAN, LAN_PASSWORD)
+    lan = Credentials(server.url, LAN, LAN_PASSWORD)
     lan_api = Doccano(lan)
     walk.log_in(LAN, LAN_PASSWORD)
     walk.open_project(PROJECT)
@@ -485,7 +504,7 @@ def test_a_second_annotator_added_in_django_admin_labels_after_an_emoji(walk, pr
     walk.label_key_first(text, "t", [find(text, "Ngoại trưởng")], lan_api, example)
     walk.label_key_first(text, "d", [find(text, "ngày 21/1")], lan_api, example)
     assert walk.check_document() == ("Not Checked", "Checked")
-    _, pulled = pull(doccano_server, corpus_path, tmp_path / "raw")
+    _, pulled = pull(server, corpus_path, tmp_path / "raw")
     assert pulled[LAN] == {"b3-emoji": expected(text, [
         ("Ngoại trưởng", "TITLE"), ("Nga", "GPE"), ("Sergei Lavrov", "PER"), ("Antony Blinken", "PER"),
         ("Geneva", "GPE"), ("ngày 21/1", "DATE"),
@@ -494,9 +513,9 @@ def test_a_second_annotator_added_in_django_admin_labels_after_an_emoji(walk, pr
     assert ("Sergei Lavrov", 22, 35, "PER") in pulled[LAN]["b3-emoji"]
 
 
-def test_a_selection_across_a_line_wrap_is_never_written_at_the_wrong_place(walk, project, doccano_server, corpus_path, tmp_path):
+def test_a_selection_across_a_line_wrap_is_never_written_at_the_wrong_place(walk, project, server, corpus_path, tmp_path):
     _, examples = project
-    lan_api = Doccano(Credentials(doccano_server.url, LAN, LAN_PASSWORD))
+    lan_api = Doccano(Credentials(server.url, LAN, LAN_PASSWORD))
     doc_id = "b4-wrap"
     text, example = TEXTS[doc_id], examples[doc_id]
     nato = find(text, NATO)
@@ -513,7 +532,7 @@ def test_a_selection_across_a_line_wrap_is_never_written_at_the_wrong_place(walk
     stored = [(s["start_offset"], s["end_offset"]) for s in lan_api.spans(example["project"], example["id"])]
     assert walk.check_document() == ("Not Checked", "Checked")
     walk.driver.set_window_size(1280, 900)
-    output, pulled = pull(doccano_server, corpus_path, tmp_path / "raw")
+    output, pulled = pull(server, corpus_path, tmp_path / "raw")
     review = tmp_path / "raw" / TRIMMED_REVIEW
     if stored == [(nato.start, nato.end)]:  # Doccano stored the selection right: it is written exactly
         assert pulled[LAN]["b4-wrap"] == [(NATO, nato.start, nato.end, "ORG")]
@@ -521,10 +540,10 @@ def test_a_selection_across_a_line_wrap_is_never_written_at_the_wrong_place(walk
         assert pulled[LAN]["b4-wrap"] == [] and "b4-wrap" in review.read_text(encoding="utf-8"), (stored, output)
 
 
-def test_a_span_stored_shifted_past_a_line_wrap_is_held_back_for_review(project, doccano_server, corpus_path, tmp_path):
+def test_a_span_stored_shifted_past_a_line_wrap_is_held_back_for_review(project, server, corpus_path, tmp_path):
     """What Doccano 1.8.4 stored for a wrapped selection in the issue's walk: the right length, moved right by itself."""
     _, examples = project
-    lan_api = Doccano(Credentials(doccano_server.url, LAN, LAN_PASSWORD))
+    lan_api = Doccano(Credentials(server.url, LAN, LAN_PASSWORD))
     doc_id = "b5-shifted"
     text, example = TEXTS[doc_id], examples[doc_id]
     nato = find(text, NATO)
@@ -532,7 +551,7 @@ def test_a_span_stored_shifted_past_a_line_wrap_is_held_back_for_review(project,
     assert text[shifted.start : shifted.end] == " (NATO), sau cuộc gặp với phía Mỹ "
     lan_api.create_span(example["project"], example["id"], label_id(lan_api, example, "ORG"), shifted.start, shifted.end)
     lan_api.confirm(example["project"], example["id"])
-    output, pulled = pull(doccano_server, corpus_path, tmp_path / "raw")
+    output, pulled = pull(server, corpus_path, tmp_path / "raw")
     assert pulled[LAN]["b5-shifted"] == []  # not written, not even trimmed
     assert "held back, not written" in output and "--accept-trimmed" in output
     review = (tmp_path / "raw" / TRIMMED_REVIEW).read_text(encoding="utf-8")
