@@ -97,6 +97,11 @@ def test_an_organ_runs_through_its_term_and_stops_before_a_generic_tail(text, en
         # the ordinal inside an ORG span, in words and in Roman numerals
         ("Đại hội Đảng lần thứ XIII", [("Đại hội Đảng lần thứ XIII", "ORG")], [("Đại hội Đảng lần thứ XIII", "EVENT")]),
         ("Hội nghị Cấp cao ASEAN lần thứ nhất", [("Hội nghị Cấp cao ASEAN", "EVENT")], [("Hội nghị Cấp cao ASEAN lần thứ nhất", "EVENT")]),
+        # the other party of a bilateral meeting between the name and its ordinal becomes part of the EVENT
+        ("Vòng Đối thoại Nhân quyền Hoa Kỳ-Việt Nam lần thứ 18 sẽ", [("Đối thoại Nhân quyền Hoa Kỳ", "EVENT"), ("Việt Nam", "GPE")], [("Đối thoại Nhân quyền Hoa Kỳ-Việt Nam lần thứ 18", "EVENT")]),
+        ("1. Diễn đàn ASEAN – Úc lần thứ 33", [("Diễn đàn ASEAN", "ORG"), ("Úc", "GPE")], [("Diễn đàn ASEAN – Úc lần thứ 33", "EVENT")]),
+        # a partner with no ordinal after it stays its own entity
+        ("Đối thoại Nhân quyền Hoa Kỳ – Việt Nam được tổ chức", [("Đối thoại Nhân quyền Hoa Kỳ", "EVENT"), ("Việt Nam", "GPE")], [("Đối thoại Nhân quyền Hoa Kỳ", "EVENT"), ("Việt Nam", "GPE")]),
         # no ordinal after it, or not an ORG/EVENT: unchanged
         ("Diễn đàn Kinh tế Phương Đông lần này", [("Diễn đàn Kinh tế Phương Đông", "ORG")], [("Diễn đàn Kinh tế Phương Đông", "ORG")]),
         ("Ông Putin lần thứ 5 thăm", [("Putin", "PER")], [("Putin", "PER")]),

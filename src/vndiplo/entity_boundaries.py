@@ -114,17 +114,36 @@ def _ordinal_end(doc: Doc, start: int) -> int | None:
     return _numbered_end(doc, start, (frozenset({"lần"}), frozenset({"thứ"})), ORDINAL)
 
 
+DASH_TOKENS = frozenset({"-", "–", "—"})
+
+
+def _partner_end(doc: Doc, start: int, ents_by_start: dict[int, Span]) -> int:
+    """Past `– <entity>` at token `start` (the other party of a bilateral name, `Hoa Kỳ – Việt Nam`), else `start`."""
+    partner = ents_by_start.get(start + 1) if start < len(doc) and doc[start].text in DASH_TOKENS else None
+    return partner.end if partner is not None and partner.label_ in ("GPE", "ORG") else start
+
+
 def extend_event_ordinals(doc: Doc) -> Doc:
-    """An ORG or EVENT holding or followed by `lần thứ N` becomes one EVENT that ends after the ordinal."""
+    """An ORG or EVENT holding or followed by `lần thứ N` becomes one EVENT that ends after the ordinal.
+
+    The other party of a bilateral meeting may stand between the name and its ordinal
+    (`Đối thoại Nhân quyền Hoa Kỳ – Việt Nam lần thứ 25`): it becomes part of the EVENT.
+    """
     ents = list(doc.ents)
+    ents_by_start = {ent.start: ent for ent in ents}
     taken = {token.i for ent in ents for token in ent}
+    swallowed: set[int] = set()
     extended: list[Span] = []
     for ent in ents:
+        if ent.start in swallowed:
+            continue
         if ent.label_ not in ("ORG", "EVENT"):
             extended.append(ent)
             continue
-        end = _ordinal_end(doc, ent.end)
-        if end is not None and not taken & set(range(ent.end, end)):
+        partner_end = _partner_end(doc, ent.end, ents_by_start)
+        end = _ordinal_end(doc, partner_end)
+        if end is not None and not taken & set(range(partner_end, end)):
+            swallowed |= {start for start in ents_by_start if ent.end < start < partner_end}
             extended.append(Span(doc, ent.start, end, label="EVENT"))
         elif any(_ordinal_end(doc, i) for i in range(ent.start + 1, ent.end - 2)):
             extended.append(Span(doc, ent.start, ent.end, label="EVENT"))
