@@ -7,12 +7,13 @@ stage that changes text; everything downstream indexes the text it stores.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -307,21 +308,44 @@ def ingest(sources: Iterable[Path], *, source: str | None = None, skip_sentences
     return IngestReport(documents, removed_lines, exact_duplicates, find_near_duplicates(documents))
 
 
-def atomic_write_text(path: Path, content: str) -> None:
-    """Write through a temporary file in the same folder, then rename over."""
+def atomic_write_bytes(path: Path, content: bytes) -> None:
+    """Write through a temporary file in the same folder, then rename over: the file is whole or as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode `open()` would
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, "wb") as handle:
             handle.write(content)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_text(path: Path, content: str) -> None:
+    """UTF-8 text with `\\n` line ends, written atomically (:func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, content.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, *, wait: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing) for the block: commands on this computer take turns.
+
+    The file is opened read-only, so a lock file another user created (in the shared temp folder) still
+    locks. With `wait=False` a held lock raises BlockingIOError at once instead of waiting.
+    """
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def write_corpus(documents: list[Document], path: Path) -> None:

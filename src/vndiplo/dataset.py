@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import errors
 from .annotations import AnnotatedDoc, Span, context_of, corpus_mismatch, read_annotation_paths, require_valid
-from .corpus import atomic_write_text, read_corpora
+from .corpus import atomic_write_text, exclusive_lock, read_corpora
 from .labels import LabelSet, load_labels
 from .splits import SPLITS, check_fractions, fold_documents, split_documents
 from .tokenizer_callbacks import use_syllable_rules
@@ -309,12 +309,9 @@ def require_settled(out: Path) -> None:
 @contextlib.contextmanager
 def _writing(out: Path):
     """One `dataset` run at a time writes into `out` (on this machine); a second one is refused."""
-    import fcntl
-
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / _LOCK, "w") as handle:
+    with contextlib.ExitStack() as stack:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stack.enter_context(exclusive_lock(out / _LOCK, wait=False))
         except BlockingIOError:
             raise errors.dataset_busy(str(out)) from None
         yield

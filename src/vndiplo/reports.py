@@ -7,12 +7,13 @@ measurements); nothing here computes a score.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .corpus import atomic_write_text
+from .corpus import atomic_write_bytes, atomic_write_text
 from .labels import LabelSet, load_labels
 from .scoring import COARSE_LABELS, MISSED, SPURIOUS, Scores, gold_count, predicted_count
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .benchmark import Measurement
 
 
-def _pyplot():
+def pyplot():
     """matplotlib's pyplot on the file-only Agg backend (no display on a server)."""
     import matplotlib
 
@@ -30,6 +31,14 @@ def _pyplot():
 
     return plt
 
+
+
+def save_png(fig, path: Path) -> None:
+    """A figure as a PNG file, written atomically like every other output, then closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    pyplot().close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
 
 # --- scores of one model -----------------------------------------------------------------
 
@@ -67,7 +76,7 @@ def confusion_table(scores: Scores, labels: LabelSet | None = None) -> str:
 
 
 def plot_confusion(scores: Scores, path: Path, labels: LabelSet | None = None) -> None:
-    plt = _pyplot()
+    plt = pyplot()
 
     rows_labels, cols_labels = confusion_labels(labels)
     matrix = [[scores.confusion.get((g, p), 0) for p in cols_labels] for g in rows_labels]
@@ -84,9 +93,7 @@ def plot_confusion(scores: Scores, path: Path, labels: LabelSet | None = None) -
                 ax.text(j, i, str(value), ha="center", va="center", color="white" if value > peak / 2 else "black")
     ax.set_title("Strict span confusion (label and both offsets)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def markdown_report(title: str, scores: Scores, *, max_errors: int = 200) -> str:
@@ -134,7 +141,7 @@ def write_reports(scores: Scores, out_dir: Path, title: str, extra: dict | None 
 
 
 def plot_learning_curve(summary: dict, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
 
     points = summary["learning_curve"]
     if not points:
@@ -153,9 +160,7 @@ def plot_learning_curve(summary: dict, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def crossval_markdown(summary: dict, *, title: str, labels: LabelSet | None = None) -> str:

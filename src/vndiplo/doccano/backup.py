@@ -47,10 +47,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import errors
-from ..corpus import atomic_write_text
+from ..corpus import atomic_write_text, exclusive_lock
 from .client import Credentials, Doccano, read_export
 from .install import DOCCANO_VERSION, Installation
-from .local import locked, tail
+from .local import tail
 from .postgres import DatabaseChoice, check_database_url, database_key, database_up, pg_dump, record_database, recorded_database
 from .server import Server, doccano_env, make_private, private_log, read_state
 
@@ -255,7 +255,7 @@ def backup(installation: Installation, data_dir: Path, out_dir: Path, creds: Cre
     is what a killed backup left: it is removed first and named in the report's warnings.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    with locked(out_dir / ".backup.lock"):
+    with exclusive_lock(out_dir / ".backup.lock"):
         unfinished = clear_unfinished(out_dir)
         report = _backup(installation, data_dir, out_dir, creds, keep=keep)
     report.warnings += [f"removed {path.name}, left unfinished by a backup that was killed" for path in unfinished]

@@ -2,7 +2,7 @@
 
 `.doccano/` in the project folder holds Doccano's virtualenv, its data folder and
 any private PostgreSQL; the installer, the server and the PostgreSQL cluster all
-need the same small tools: a file lock, the tail of a log, free ports on
+need the same small tools: the tail of a log, free ports on
 loopback, and stopping a process group they started.
 """
 
@@ -36,20 +36,6 @@ def tail(path: Path, lines: int = 25) -> str:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-@contextlib.contextmanager
-def locked(path: Path):
-    """An exclusive lock so that two commands never install into the same folder at once."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:

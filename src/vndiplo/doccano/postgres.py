@@ -37,8 +37,8 @@ from pathlib import Path
 from urllib.parse import quote, urlparse
 
 from .. import errors
-from ..corpus import atomic_write_text
-from .local import default_root, free_port, locked, port_is_free, tail
+from ..corpus import atomic_write_text, exclusive_lock
+from .local import default_root, free_port, port_is_free, tail
 
 DRIVER_REQUIREMENT = "psycopg2-binary==2.9.9"  # doccano 1.8.4's extra asks for psycopg2-binary ^2.9
 DRIVER_STAMP = "vndiplo-postgres-driver.json"
@@ -132,7 +132,7 @@ def ensure_driver(venv: Path) -> None:
     if stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")).get("requirement") == DRIVER_REQUIREMENT:
         return
     log = venv.parent / "install-postgres.log"
-    with locked(venv.parent / "install.lock"), open(log, "w", encoding="utf-8") as out:
+    with exclusive_lock(venv.parent / "install.lock"), open(log, "w", encoding="utf-8") as out:
         argv = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", DRIVER_REQUIREMENT]
         out.write("$ " + " ".join(argv) + "\n")
         out.flush()

@@ -11,7 +11,6 @@ pushed with their own login.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from .. import errors
 from ..annotations import AnnotatedDoc, Span, corpus_mismatch, read_annotations, require_valid
-from ..corpus import Document
+from ..corpus import Document, exclusive_lock
 from ..labels import Label, LabelSet, load_labels
 from ..paths import GUIDELINES, project_dir
 from .client import MAX_REQUEST_BYTES, META_ID, Credentials, Doccano, check_project_settings, read_export, too_large_for_doccano
@@ -163,17 +162,12 @@ def _push_turn(url: str, project: str):
     made safe by :func:`_project_for_push` and :func:`settle_copies`, which
     look at what the server holds after each step.
     """
-    import fcntl
     import hashlib
     import tempfile
 
     key = hashlib.sha256(f"{url}\n{project}".encode()).hexdigest()[:16]
-    descriptor = os.open(Path(tempfile.gettempdir()) / f"vndiplo-push-{key}.lock", os.O_RDONLY | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+    with exclusive_lock(Path(tempfile.gettempdir()) / f"vndiplo-push-{key}.lock"):
         yield
-    finally:
-        os.close(descriptor)
 
 
 def _project_for_push(api: Doccano, name: str, *, guideline: str, description: str) -> tuple[dict, bool]:
