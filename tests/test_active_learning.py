@@ -128,8 +128,8 @@ def test_upload_order_keeps_the_corpus_order_shuffles_with_the_seed_and_refuses_
     from vndiplo.corpus import make_document
 
     documents = {doc.id: doc for doc in (make_document(f"d{i}", "Nga và Mỹ.", source="t", path="x")[0] for i in range(6))}
-    assert upload_order(documents, "corpus") == ([f"d{i}" for i in range(6)], {})
-    shuffled, _ = upload_order(documents, "random", seed=3)
-    assert shuffled == upload_order(documents, "random", seed=3)[0] and sorted(shuffled) == sorted(documents)
+    assert upload_order(documents, "corpus") == ([f"d{i}" for i in range(6)], {}, 0)
+    shuffled = upload_order(documents, "random", seed=3).ids
+    assert shuffled == upload_order(documents, "random", seed=3).ids and sorted(shuffled) == sorted(documents)
     with pytest.raises(VndiploError, match="Unknown --order"):
         upload_order(documents, "alphabetical")

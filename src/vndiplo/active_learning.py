@@ -22,6 +22,7 @@ import statistics
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from typing import NamedTuple
 
 from spacy.scorer import PRFScore
 
@@ -99,10 +100,16 @@ def random_order(ids: list[str], seed: int) -> list[str]:
     return shuffled
 
 
-def upload_order(
-    documents: dict[str, Document], order: str, *, committee: list[Path] | None = None, seed: int = 0, progress=None
-) -> tuple[list[str], dict[str, float]]:
-    """Document ids in the order `doccano push --order` asks for, and the committee's disagreement (empty unless `uncertain`).
+class UploadOrder(NamedTuple):
+    """The ids in upload order; for `uncertain`, each document's committee disagreement and the committee's size."""
+
+    ids: list[str]
+    disagreement: dict[str, float]
+    committee_size: int
+
+
+def upload_order(documents: dict[str, Document], order: str, *, committee: list[Path] | None = None, seed: int = 0, progress=None) -> UploadOrder:
+    """Document ids in the order `doccano push --order` asks for.
 
     `corpus` keeps the corpus order, `random` shuffles with the seed, `uncertain` ranks by the
     disagreement of the cross-validation models (or the `committee` given).
@@ -111,11 +118,12 @@ def upload_order(
     if order not in ORDERS:
         raise errors.VndiploError(f"Unknown --order {order!r}", "", f"Choose one of: {', '.join(ORDERS)}.")
     if order == "random":
-        return random_order(ids, seed), {}
+        return UploadOrder(random_order(ids, seed), {}, 0)
     if order == "corpus":
-        return ids, {}
+        return UploadOrder(ids, {}, 0)
+    members = list(committee) if committee else committee_paths()
     docs = [AnnotatedDoc(doc_id, doc.text, []) for doc_id, doc in documents.items()]
-    return uncertainty_order(docs, list(committee) if committee else committee_paths(), progress)
+    return UploadOrder(*uncertainty_order(docs, members, progress), len(members))
 
 
 # --- measuring the loop on gold the models never saw ------------------------------------------------

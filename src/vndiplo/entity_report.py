@@ -10,52 +10,22 @@ reader sees how much of the corpus the knowledge base covers.
 
 from __future__ import annotations
 
-import html
-import io
 import json
-import os
 import re
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .annotations import AnnotatedDoc, Span
+from .annotations import AnnotatedDoc
 from .corpus import atomic_write_text
+from .reports import pyplot, save_png
 
 LINKED_LABELS = ("PER", "ORG", "GPE", "LOC", "EVENT", "AGREEMENT")
 PARTNER_LABELS = ("GPE", "ORG")
 # A sentence ends at a line break, or at a space after . ! ? … (and a closing quote or bracket).
 _SENTENCE_END = re.compile(r"\n+|(?<=[.!?…])\s+|(?<=[.!?…][\"'”’)\]])\s+")
-
-# displaCy's entity template with the id and canonical name in the mark's tooltip (`title`), and the id
-# after the label, linked to Wikidata for a QID.
-ENT_TEMPLATE = """
-<mark class="entity" title="{title}" style="background: {bg}; padding: 0.45em 0.6em; margin: 0 0.25em; line-height: 1; border-radius: 0.35em;">
-    {text}
-    <span style="font-size: 0.8em; font-weight: bold; line-height: 1; border-radius: 0.35em; vertical-align: middle; margin-left: 0.5rem">{label}{kb_link}</span>
-</mark>
-"""
-
-
-def entity_names(nlp: Any) -> dict[str, str]:
-    """Canonical name of every id in the pipeline's knowledge base (empty without `entity_ids`)."""
-    if "entity_ids" not in nlp.pipe_names:
-        return {}
-    return {entity_id: entity.name for entity_id, entity in nlp.get_pipe("entity_ids").kb.entities.items()}
-
-
-def displacy_ent(span: Span, names: dict[str, str]) -> dict[str, Any]:
-    """A span in displaCy's manual format for ENT_TEMPLATE: the id and its name show on hover."""
-    ent: dict[str, Any] = {"start": span.start, "end": span.end, "label": span.label, "params": {"title": ""}}
-    if span.kb_id:
-        ent["kb_id"] = span.kb_id
-        ent["kb_url"] = f"https://www.wikidata.org/wiki/{span.kb_id}" if span.kb_id.startswith("Q") else "#"
-        ent["params"] = {"title": html.escape(f"{span.kb_id} · {names.get(span.kb_id, '')}", quote=True)}
-    return ent
-
 
 def sentence_bounds(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence: cut at line breaks and after sentence-final punctuation."""
@@ -155,12 +125,9 @@ def report_markdown(report: dict[str, Any], *, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def chart_png(report: dict[str, Any]) -> bytes:
+def plot_chart(report: dict[str, Any], path: Path) -> None:
     """Two panels: mentions of the top entities by id, and sentences shared by people and states/organisations."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     entities = report["entities"][::-1]
     pairs = report["people_with"][::-1]
@@ -177,22 +144,7 @@ def chart_png(report: dict[str, Any]) -> bytes:
     right.set_title("Person with state or organisation")
     right.set_xlabel("sentences")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def _atomic_write_bytes(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_png(fig, path)
 
 
 def write_entity_report(docs: Iterable[AnnotatedDoc], names: dict[str, str], out: Path, *, top: int = 25, title: str = "Who is who") -> dict[str, Any]:
@@ -200,5 +152,5 @@ def write_entity_report(docs: Iterable[AnnotatedDoc], names: dict[str, str], out
     report = report_json(count_entities(docs), names, top=top)
     atomic_write_text(out / "entities.json", json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     atomic_write_text(out / "entities.md", report_markdown(report, title=title))
-    _atomic_write_bytes(out / "entities.png", chart_png(report))
+    plot_chart(report, out / "entities.png")
     return report

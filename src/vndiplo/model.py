@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import errors
-from .annotations import AnnotatedDoc
+from .annotations import AnnotatedDoc, Span
 from .corpus import atomic_write_text
 from .labels import load_labels
 from .paths import MODEL
@@ -48,6 +50,33 @@ def predict(nlp, docs: list[AnnotatedDoc]) -> list[AnnotatedDoc]:
     return list(spacy_predictor(nlp)(docs))
 
 
+# displaCy's entity template with the id and canonical name in the mark's tooltip (`title`), and the id
+# after the label, linked to Wikidata for a QID.
+ENT_TEMPLATE = """
+<mark class="entity" title="{title}" style="background: {bg}; padding: 0.45em 0.6em; margin: 0 0.25em; line-height: 1; border-radius: 0.35em;">
+    {text}
+    <span style="font-size: 0.8em; font-weight: bold; line-height: 1; border-radius: 0.35em; vertical-align: middle; margin-left: 0.5rem">{label}{kb_link}</span>
+</mark>
+"""
+
+
+def entity_names(nlp: Any) -> dict[str, str]:
+    """Canonical name of every id in the pipeline's knowledge base (empty without `entity_ids`)."""
+    if "entity_ids" not in nlp.pipe_names:
+        return {}
+    return {entity_id: entity.name for entity_id, entity in nlp.get_pipe("entity_ids").kb.entities.items()}
+
+
+def displacy_ent(span: Span, names: dict[str, str]) -> dict[str, Any]:
+    """A span in displaCy's manual format for ENT_TEMPLATE: the id and its name show on hover."""
+    ent: dict[str, Any] = {"start": span.start, "end": span.end, "label": span.label, "params": {"title": ""}}
+    if span.kb_id:
+        ent["kb_id"] = span.kb_id
+        ent["kb_url"] = f"https://www.wikidata.org/wiki/{span.kb_id}" if span.kb_id.startswith("Q") else "#"
+        ent["params"] = {"title": html.escape(f"{span.kb_id} · {names.get(span.kb_id, '')}", quote=True)}
+    return ent
+
+
 def visualize(nlp, docs, path: Path) -> None:
     """displaCy entity HTML, one section per document, in the label colours of the config.
 
@@ -56,7 +85,6 @@ def visualize(nlp, docs, path: Path) -> None:
     """
     from spacy import displacy
 
-    from .entity_report import ENT_TEMPLATE, displacy_ent, entity_names
     from .stream import pipe_spans
 
     labels = load_labels()
@@ -66,8 +94,8 @@ def visualize(nlp, docs, path: Path) -> None:
         for doc in pipe_spans(nlp, docs)
     ]
     options = {"ents": labels.names, "colors": labels.colors, "template": ENT_TEMPLATE}
-    html = displacy.render(sections, style="ent", page=True, manual=True, options=options)
-    atomic_write_text(path, html)
+    page = displacy.render(sections, style="ent", page=True, manual=True, options=options)
+    atomic_write_text(path, page)
 
 
 def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str = "0.1.0") -> Path:

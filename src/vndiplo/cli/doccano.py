@@ -138,13 +138,9 @@ def _scheduled_backup(data_dir: Path, out: Path, creds, url: str, keep: int) -> 
 
 def _installation():
     """Doccano's virtualenv, installed first if need be (with a word about the wait)."""
-    from ..doccano.install import ensure_installed, installed
-    from ..doccano.local import default_root
+    from ..doccano.install import ensure_installed
 
-    root = default_root()
-    if installed(root) is None:
-        msg.text(f"Installing Doccano into {root / 'venv'} (first run only: a few minutes) …")
-    return ensure_installed(root)
+    return ensure_installed(progress=msg.text)
 
 
 @doccano_app.command("stop")
@@ -164,13 +160,12 @@ def stop_cli(
 
 def _upload_order(documents: dict, order: str, committee: list[Path] | None, seed: int) -> list[str]:
     """Document ids in the requested upload order; shows the committee's ranking when there is one."""
-    from ..active_learning import committee_paths, upload_order
+    from ..active_learning import upload_order
 
     with ProgressBar("committee", unit="model") as bar:
-        ranked, disagreement = upload_order(documents, order, committee=committee, seed=seed, progress=bar)
+        ranked, disagreement, committee_size = upload_order(documents, order, committee=committee, seed=seed, progress=bar)
     if disagreement:
-        members = len(committee) if committee else len(committee_paths())
-        msg.text(f"Committee of {members} models; most disputed first (1 − mean pairwise span F1):")
+        msg.text(f"Committee of {committee_size} models; most disputed first (1 − mean pairwise span F1):")
         for doc_id in ranked[:10]:
             msg.text(f"  {disagreement[doc_id]:.3f}  {doc_id}")
         if len(ranked) > 10:

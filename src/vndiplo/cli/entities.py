@@ -21,8 +21,8 @@ def entities_cli(
     top: int = typer.Option(25, "--top", min=1, help="Entities and person–partner pairs to list."),
 ) -> None:
     """Who is who: the most mentioned entities by id with their spellings, and which people appear with which states and organisations (same sentence)."""
-    from ..entity_report import entity_names, write_entity_report
-    from ..model import load
+    from ..entity_report import write_entity_report
+    from ..model import entity_names, load
     from ..stream import pipe_spans, read_docs
 
     for path in inputs:

@@ -63,9 +63,10 @@ def evaluate_cli(
     result = evaluate(load(model, disable=tuple(disable)), gold, train_docs=read_docbin(train_data) if baselines else None)
     written = write_reports(result.model, output, f"Evaluation of {model} on {len(gold)} documents", {**result.extra(), "model": str(model), "disabled": disable})
     typer.echo(scores_table(result.model) + "\n\n" + coarse_table(result.model))
-    if result.comparison():
+    comparison = result.comparison()
+    if comparison:
         typer.echo("\n| score | model | gazetteer | underthesea |\n|---|---|---|---|")
-        for name, ours, gazetteer, underthesea in result.comparison():
+        for name, ours, gazetteer, underthesea in comparison:
             typer.echo(f"| {name} | {ours:.3f} | {gazetteer:.3f} | {'—' if underthesea is None else f'{underthesea:.3f}'} |")
     msg.good(f"Reports: {written['markdown']}, {written['json']}, {written['png']}")
 

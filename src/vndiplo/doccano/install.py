@@ -12,12 +12,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import errors
-from ..corpus import atomic_write_text
-from .local import default_root, locked, tail
+from ..corpus import atomic_write_text, exclusive_lock
+from .local import default_root, tail
 
 DOCCANO_VERSION = "1.8.4"
 # doccano 1.8.4 declares loose upper bounds; these two releases broke it since.
@@ -63,16 +64,19 @@ def installed(root: Path | None = None) -> Installation | None:
     return _installation(venv, Path(data["backend"])) if data else None
 
 
-def ensure_installed(root: Path | None = None, *, python: str | None = None) -> Installation:
+def ensure_installed(root: Path | None = None, *, python: str | None = None, progress: Callable[[str], None] | None = None) -> Installation:
     """Install Doccano into `root/venv` unless a complete installation is cached there.
 
     `python` is the interpreter the virtualenv is built from (default: the one
     running vndiplo, or $VNDIPLO_DOCCANO_PYTHON); Doccano 1.8.4 needs 3.8–3.11.
     pip output goes to `root/install.log`; pip's wheel cache is used as usual.
+    `progress` hears that an installation starts (it takes minutes).
     """
     root = root or default_root()
+    if progress is not None and installed(root) is None:
+        progress(f"Installing Doccano {DOCCANO_VERSION} into {root / 'venv'} (first run only: a few minutes; log in {root / 'install.log'}) …")
     venv = root / "venv"
-    with locked(root / "install.lock"):
+    with exclusive_lock(root / "install.lock"):
         found = installed(root)
         if found:
             return found

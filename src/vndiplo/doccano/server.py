@@ -30,7 +30,7 @@ import requests
 
 from .. import errors
 from ..corpus import atomic_write_text
-from .install import DOCCANO_VERSION, Installation, ensure_installed, installed
+from .install import DOCCANO_VERSION, Installation, ensure_installed
 from .local import DEFAULT_PORT, HOST, alive, default_data_dir, default_root, port_is_free, stop_group, tail
 from .postgres import DatabaseChoice, database_key, database_url, prepare, stop_private_cluster
 from .team import TEAM_SETTINGS_MODULE, TeamMode, check_admin_password, check_secret_key, team_settings_text
@@ -359,9 +359,7 @@ def serve(
     refuse_if_running(data_dir)
     if team:
         check_admin_password(username, password)
-    if installed(root) is None:
-        say(f"Installing Doccano {DOCCANO_VERSION} into {root / 'venv'} (first run only: a few minutes; log in {root / 'install.log'}) …")
-    installation = ensure_installed(root)
+    installation = ensure_installed(root, progress=say)
     say(f"Preparing the database in {data_dir} and the admin user {username!r} …")
     try:
         prepare(installation.venv, data_dir, database)
