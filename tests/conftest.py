@@ -149,14 +149,16 @@ def flat(output: str) -> str:
 
 @pytest.fixture(scope="session")
 def new_cluster_dir(request):
-    """Makes folders for private PostgreSQL clusters under .doccano/ (which PostgreSQL's own user can reach when
-    the tests run as root; pytest's temporary folders are closed to it); every cluster is stopped and deleted after.
+    """Makes folders for private PostgreSQL clusters under a folder of the system's temp folder opened to other users
+    (PostgreSQL's own user must reach them when the tests run as root; pytest's temporary folders, and a checkout
+    under a private folder, are closed to it); every cluster is stopped and deleted after.
 
     PostgreSQL's binaries missing: the tests that need them are skipped, loudly (`make postgres` installs them).
     """
+    import shutil
+    import tempfile
     import uuid
 
-    from vndiplo.doccano.local import default_root
     from vndiplo.doccano.postgres import postgres_bin_dir, remove_cluster
 
     if postgres_bin_dir() is None:
@@ -164,13 +166,16 @@ def new_cluster_dir(request):
                    "(`make postgres` as root, or `sudo apt-get install postgresql`)")
         loud(request.config, message)
         pytest.skip(message)
+    parent = Path(tempfile.mkdtemp(prefix="vndiplo-test-postgres-"))
+    parent.chmod(0o755)
     made = []
 
     def make():
-        folder = default_root() / "test-postgres" / uuid.uuid4().hex[:12]
+        folder = parent / uuid.uuid4().hex[:12]
         made.append(folder)
         return folder
 
     yield make
     for folder in made:
         remove_cluster(folder)
+    shutil.rmtree(parent, ignore_errors=True)
