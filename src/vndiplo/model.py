@@ -112,7 +112,7 @@ def package(model: Path, output: Path, *, name: str = PACKAGE_NAME, version: str
     if not (model / "config.cfg").exists():
         raise errors.missing_file(str(model), "Model", "Train first: vndiplo train corpus/ --output training/")
     output.mkdir(parents=True, exist_ok=True)
-    code = ",".join(str(Path(__file__).with_name(module)) for module in ("tokenizer_callbacks.py", "entity_boundaries.py", "date_rules.py", "entity_ids.py"))
+    code = ",".join(str(Path(__file__).with_name(module)) for module in ("tokenizer_callbacks.py", "cpu_ops.py", "entity_boundaries.py", "date_rules.py", "entity_ids.py"))
     command = [
         sys.executable, "-m", "spacy", "package", str(model), str(output),
         "--name", name, "--version", version, "--build", "wheel", "--force", "--code", code,

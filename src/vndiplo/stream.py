@@ -196,20 +196,26 @@ def _parsed_pieces(nlp, pieces: Iterator[_Piece], batch_words: int, n_process: i
     One process: batches of `batch_words` words. Several: spaCy's multiprocessing,
     `PROCESS_BATCH_PIECES` pieces a batch; the pieces in flight wait in a queue, so
     nothing but the batches being parsed is held.
+
+    Each process multiplies on one BLAS thread (OpenBLAS would take every core for
+    itself): one process keeps one core busy, and `n_process` is what uses more.
     """
-    if n_process == 1:
-        for batch in word_batches(pieces, batch_words):
-            yield from zip(batch, nlp.pipe((piece.text for piece in batch), batch_size=len(batch)))
-        return
-    in_flight: deque[_Piece] = deque()
+    from threadpoolctl import threadpool_limits
 
-    def texts() -> Iterator[str]:
-        for piece in pieces:
-            in_flight.append(piece)
-            yield piece.text
+    with threadpool_limits(limits=1, user_api="blas"):
+        if n_process == 1:
+            for batch in word_batches(pieces, batch_words):
+                yield from zip(batch, nlp.pipe((piece.text for piece in batch), batch_size=len(batch)))
+            return
+        in_flight: deque[_Piece] = deque()
 
-    for parsed in nlp.pipe(texts(), batch_size=PROCESS_BATCH_PIECES, n_process=n_process):
-        yield in_flight.popleft(), parsed
+        def texts() -> Iterator[str]:
+            for piece in pieces:
+                in_flight.append(piece)
+                yield piece.text
+
+        for parsed in nlp.pipe(texts(), batch_size=PROCESS_BATCH_PIECES, n_process=n_process):
+            yield in_flight.popleft(), parsed
 
 
 def pipe_spans(

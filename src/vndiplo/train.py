@@ -118,13 +118,17 @@ def _run_job(job: TrainingJob) -> Path:
 def train_all(jobs: list[TrainingJob], *, processes: int = 1, progress=None) -> None:
     """Run training jobs, `processes` at a time (each spaCy training keeps about one core busy).
 
-    `progress(done, total)` is called as each one finishes.
+    `progress(done, total)` is called as each one finishes. Jobs side by side multiply on one
+    BLAS thread each, so that they do not fight over the cores.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from threadpoolctl import threadpool_limits
+
     with contextlib.ExitStack() as stack:
         if processes > 1:
+            stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")))
             finished: Iterator[Path] = (future.result() for future in as_completed([pool.submit(_run_job, job) for job in jobs]))
         else:
