@@ -5,6 +5,8 @@ each other the files they expect, not that the model is good.
 """
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,9 @@ def test_ingest_dataset_train_evaluate_chain(tmp_path):
     assert set(scores["per_label"]) == set(load_labels().names)
     gold_spans = scores["micro"]["tp"] + scores["micro"]["fn"]
     assert gold_spans == sum(len(json.loads(line)["label"]) for line in (ROOT / "annotations/gold/seeds.jsonl").read_text(encoding="utf-8").splitlines() if json.loads(line)["id"] in test_ids)
+
+
+def test_python_dash_m_runs_the_same_cli():
+    result = subprocess.run([sys.executable, "-m", "vndiplo", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "ingest" in result.stdout and "predict" in result.stdout
