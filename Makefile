@@ -69,8 +69,8 @@ corpus/vtb.jsonl: $(STAMP) $(CODE) $(wildcard corpus/vtb/*.conllu) corpus/vtb/in
 	$(BIN)/vndiplo ingest corpus/vtb/*.conllu --skip-sentences corpus/vtb/in-extra-corpus.txt --out $@
 corpus/viwiki.jsonl: $(STAMP) $(CODE) $(shell find corpus/viwiki -type f)
 	$(BIN)/vndiplo ingest corpus/viwiki --out $@
-corpus/news-train.jsonl: $(STAMP) $(CODE) corpus/news-train/news-train.jsonl
-	$(BIN)/vndiplo ingest corpus/news-train/news-train.jsonl --out $@
+corpus/news-train.jsonl: $(STAMP) $(CODE) corpus/news-train/news-train.jsonl corpus/news-train/gov-more.jsonl corpus/news-train/voa-more.jsonl
+	$(BIN)/vndiplo ingest corpus/news-train/news-train.jsonl corpus/news-train/gov-more.jsonl corpus/news-train/voa-more.jsonl --out $@
 corpus/news-test.jsonl: $(STAMP) $(CODE) corpus/news-test/news-test.jsonl
 	$(BIN)/vndiplo ingest corpus/news-test/news-test.jsonl --out $@
 
