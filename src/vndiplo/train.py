@@ -61,12 +61,15 @@ def train_model(
 ) -> Path:
     """Train from a config; returns the output folder with model-best and model-last.
 
-    `quiet` hides spaCy's progress table (cross-validation shows its own bar).
+    `quiet` hides spaCy's progress table (cross-validation shows its own bar). A training multiplies
+    on one BLAS thread, as it did on blis: OpenBLAS would spin a thread per core, and trainings side
+    by side (`train_all`) or beside other work would fight over the cores.
     """
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import train as train_nlp
     from spacy.util import load_config
     from thinc.api import ConfigValidationError
+    from threadpoolctl import threadpool_limits
 
     from .entity_ids import KnowledgeBaseError
 
@@ -88,7 +91,8 @@ def train_model(
     except KnowledgeBaseError as error:
         raise errors.bad_knowledge_base(str(error)) from None
     sink = io.StringIO() if quiet else None
-    train_nlp(nlp, output, stdout=sink or sys.stdout, stderr=sink or sys.stderr)
+    with threadpool_limits(limits=1, user_api="blas"):
+        train_nlp(nlp, output, stdout=sink or sys.stdout, stderr=sink or sys.stderr)
     return output
 
 
@@ -118,17 +122,13 @@ def _run_job(job: TrainingJob) -> Path:
 def train_all(jobs: list[TrainingJob], *, processes: int = 1, progress=None) -> None:
     """Run training jobs, `processes` at a time (each spaCy training keeps about one core busy).
 
-    `progress(done, total)` is called as each one finishes. Jobs side by side multiply on one
-    BLAS thread each, so that they do not fight over the cores.
+    `progress(done, total)` is called as each one finishes.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from threadpoolctl import threadpool_limits
-
     with contextlib.ExitStack() as stack:
         if processes > 1:
-            stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")))
             finished: Iterator[Path] = (future.result() for future in as_completed([pool.submit(_run_job, job) for job in jobs]))
         else:
