@@ -12,6 +12,7 @@ from vndiplo.dataset import blank_nlp
         ("1,5 triệu", ["1,5", "triệu"]),
         ("kể từ năm 1973./.", ["kể", "từ", "năm", "1973", ".", "/", "."]),  # the closing mark of official texts
         ("ngày 21/1/2022", ["ngày", "21/1/2022"]),
+        ("(DC-Maryland)-Chủ tịch", ["(", "DC", "-", "Maryland", ")", "-", "Chủ", "tịch"]),
     ],
 )
 def test_syllable_rules_cut_news_text_where_entities_end(text, tokens):

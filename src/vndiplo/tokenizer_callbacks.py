@@ -14,6 +14,9 @@ GLUED_SEPARATORS = r"[,;](?!\d)|(?<!\d)[,;]"
 # A full stop glued between a word and a capital or an accented letter (`TP.HCM`, `tp.Hà`) splits: the place
 # after it is its own name.
 GLUED_FULL_STOP = r"(?<=[^\W\d])\.(?=[A-ZĐÀ-Ỹ])"
+# A closing bracket glued to a dash splits from it, and the dash from what follows (`(DC-Maryland)-Chủ tịch`):
+# the bracket ends the name inside it.
+GLUED_CLOSING_BRACKET = r"[)\]](?=[-–—])|(?<=[)\]])[-–—]"
 # Official Vietnamese texts end with `./.`: a slash closing a token splits off (`năm 1973./.`).
 TRAILING_SLASH = r"/"
 
@@ -28,7 +31,7 @@ def use_syllable_rules(nlp):
     nlp.tokenizer.rules = {}
     nlp.tokenizer.prefix_search = compile_prefix_regex(list(nlp.Defaults.prefixes) + [DASHES]).search
     nlp.tokenizer.suffix_search = compile_suffix_regex(list(nlp.Defaults.suffixes) + [DASHES, r"\.", TRAILING_SLASH]).search
-    nlp.tokenizer.infix_finditer = compile_infix_regex(list(nlp.Defaults.infixes) + [GLUED_SEPARATORS, GLUED_FULL_STOP]).finditer
+    nlp.tokenizer.infix_finditer = compile_infix_regex(list(nlp.Defaults.infixes) + [GLUED_SEPARATORS, GLUED_FULL_STOP, GLUED_CLOSING_BRACKET]).finditer
     return nlp
 
 
