@@ -118,6 +118,87 @@ def test_an_ambiguous_alias_resolves_only_after_the_document_names_one_of_its_en
     assert resolve_ids(both, found, kb) == ["vn-na", "hu-na", ""]
 
 
+@pytest.fixture
+def home_kb() -> KnowledgeBase:
+    """The tiny knowledge base with `Quốc hội` and `Chính phủ` as Vietnam's bare organ names (rule 4)."""
+    entities = [entity for entity in TINY_KB if entity.id != "vn-na"] + [
+        Entity("vn-na", "Quốc hội Việt Nam", "ORG", ("Quốc hội Việt Nam",), ambiguous=("Quốc hội",), home=("Quốc hội",)),
+        Entity("vn-gov", "Chính phủ Việt Nam", "ORG", ("Chính phủ Việt Nam",), ambiguous=("Chính phủ",), home=("Chính phủ",)),
+        Entity("us-gov", "Chính phủ Hoa Kỳ", "ORG", ("Chính phủ Hoa Kỳ",), ambiguous=("Chính phủ",)),
+        Entity("fr-na", "Quốc hội Pháp", "ORG", ("Quốc hội Pháp", "Hạ viện Pháp"), ambiguous=("Quốc hội",)),
+        Entity("Q148", "Trung Quốc", "GPE", ("Trung Quốc",)),
+    ]
+    return KnowledgeBase.from_entities(entities)
+
+
+def test_a_bare_organ_name_is_the_home_states_in_a_document_about_it(home_kb):
+    text = "Việt Nam và Hungary ký hiệp định. Quốc hội sẽ phê chuẩn; Chính phủ chỉ đạo."
+    found = mentions(text, [("Việt Nam", "GPE"), ("Hungary", "GPE"), ("Quốc hội", "ORG"), ("Chính phủ", "ORG")])
+    assert resolve_ids(text, found, home_kb) == ["Q881", "Q28", "vn-na", "vn-gov"]
+
+
+def test_a_bare_organ_name_stays_empty_where_the_document_is_not_about_the_home_state(home_kb):
+    nothing = "Quốc hội thông qua luật."
+    assert resolve_ids(nothing, mentions(nothing, [("Quốc hội", "ORG")]), home_kb) == [""]
+    text = "Hungary mời Việt Nam. Hungary và Nga họp. Quốc hội thông qua luật."  # Hungary named more often
+    found = mentions(text, [("Hungary", "GPE"), ("Việt Nam", "GPE"), ("Hungary", "GPE"), ("Nga", "GPE"), ("Quốc hội", "ORG")])
+    assert resolve_ids(text, found, home_kb)[-1] == ""
+
+
+def test_a_bare_organ_name_stays_empty_where_the_document_names_another_holder_of_it(home_kb):
+    text = "Việt Nam đón đoàn Quốc hội Ba Lan. Quốc hội đã họp."  # an organ the knowledge base does not know
+    found = mentions(text, [("Việt Nam", "GPE"), ("Quốc hội Ba Lan", "ORG"), ("Quốc hội", "ORG")])
+    assert resolve_ids(text, found, home_kb) == ["Q881", "", ""]
+
+
+def test_a_bare_organ_name_tied_to_several_organs_or_another_state_gets_no_id_even_one_the_document_taught(home_kb):
+    text = "Quốc hội Hungary và Việt Nam: hợp tác giữa hai Quốc hội. Chính phủ nước này và Nhà nước họp."
+    found = mentions(text, [("Quốc hội Hungary", "ORG"), ("Việt Nam", "GPE"), ("Quốc hội", "ORG"), ("Chính phủ", "ORG")])
+    assert resolve_ids(text, found, home_kb) == ["hu-na", "Q881", "", ""]
+    owned = "Việt Nam cảm ơn Chính phủ và nhân dân Trung Quốc."
+    found = mentions(owned, [("Việt Nam", "GPE"), ("Chính phủ", "ORG"), ("Trung Quốc", "GPE")])
+    assert resolve_ids(owned, found, home_kb) == ["Q881", "", "Q148"]
+
+
+def test_the_home_state_named_right_after_a_bare_organ_name_overrides_what_the_document_taught(home_kb):
+    text = "Chính phủ Hoa Kỳ hỗ trợ. Cảm ơn Chính phủ và nhân dân Việt Nam."
+    found = mentions(text, [("Chính phủ Hoa Kỳ", "ORG"), ("Chính phủ", "ORG"), ("Việt Nam", "GPE")])
+    assert resolve_ids(text, found, home_kb) == ["us-gov", "vn-gov", "Q881"]
+
+
+def test_an_organ_teaches_its_ambiguous_name_only_where_its_mention_begins_with_it(home_kb):
+    text = "Việt Nam đón đoàn Hạ viện Pháp. Chủ tịch Quốc hội tiếp đoàn."
+    found = mentions(text, [("Việt Nam", "GPE"), ("Hạ viện Pháp", "ORG"), ("Quốc hội", "ORG")])
+    assert resolve_ids(text, found, home_kb) == ["Q881", "fr-na", "vn-na"]
+
+
+def test_a_home_spelling_must_be_ambiguous_and_claimed_by_one_entity_only(tmp_path):
+    bad = tmp_path / "kb.jsonl"
+    bad.write_text(json.dumps({"id": "a", "name": "A", "type": "ORG", "aliases": ["A"], "home": ["Quốc hội"]}) + "\n", encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="kb.jsonl:1: every `home` spelling must also be in `ambiguous`"):
+        KnowledgeBase.from_file(bad)
+    twice = KnowledgeBase.from_entities([Entity(name, name, "ORG", (), ("Quốc hội",), ("Quốc hội",)) for name in ("a", "b")])
+    assert twice.conflicts() == [(normalise_alias("Quốc hội"), "ORG", ["a", "b"])]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["Hội nghị Cấp cao ASEAN lần thứ 36", "Hội nghị cấp cao ASEAN 36", "hội nghị Cấp cao ASEAN lần thứ XXXVI", "Hội nghị Cấp cao ASEAN thứ 36"],
+)
+def test_an_events_ordinal_is_one_key_however_it_is_written(spelling):
+    kb = KnowledgeBase.from_entities([Entity("s36", "Hội nghị Cấp cao ASEAN lần thứ 36", "EVENT", ("Hội nghị Cấp cao ASEAN lần thứ 36",))])
+    assert kb.lookup(spelling, "EVENT") == "s36"
+    assert kb.lookup("Hội nghị Cấp cao ASEAN lần thứ 37", "EVENT") == ""
+
+
+def test_ordinal_words_count_only_after_thu_and_roman_numerals_only_where_no_syllable_looks_like_one():
+    kb = KnowledgeBase.from_entities(
+        [Entity("ww2", "Chiến tranh thế giới thứ hai", "EVENT", ("Chiến tranh thế giới thứ hai",)), Entity("vi", "Lễ hội Vi", "EVENT", ("Lễ hội Tường Vi Hà Nội",))]
+    )
+    assert kb.lookup("Chiến tranh thế giới lần thứ hai", "EVENT") == kb.lookup("Chiến tranh thế giới II", "EVENT") == "ww2"
+    assert kb.lookup("Lễ hội Tường Vi Hà Nội", "EVENT") == "vi"  # `Vi` before other words is a syllable, not 6
+
+
 def test_unknown_names_stay_empty(kb):
     text = "Ông Trần Văn Xyz đến Zaosheng gặp Hội Nông dân."
     found = mentions(text, [("Trần Văn Xyz", "PER"), ("Zaosheng", "GPE"), ("Hội Nông dân", "ORG")])

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from test_entity_ids import KB_FILE
 from vndiplo.cli import app
 from vndiplo.errors import VndiploError
-from vndiplo.kb_check import linker_pipeline, sample_rows, score_rows
+from vndiplo.kb_check import linker_pipeline, relink_rows, sample_rows, score_rows
 
 from conftest import flat
 
@@ -67,7 +67,35 @@ def test_the_commands_draw_a_sample_and_score_it_into_a_report(tmp_path, tiny_go
     result = runner.invoke(app, ["kb-score", str(sample), "--out", str(tmp_path / "r.md")])
     assert result.exit_code == 0, result.output
     assert "| **all** |" in (tmp_path / "r.md").read_text(encoding="utf-8")
-    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["all"]["precision"] == 1.0
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))[str(sample)]["all"]["precision"] == 1.0
+
+
+def test_a_fresh_sample_leaves_out_the_mentions_of_the_samples_that_guided_the_work(tiny_gold, linker):
+    sizes = {"GPE": 2}
+    first = sample_rows(tiny_gold, linker, sizes=sizes, seed=0)
+    fresh = sample_rows(tiny_gold, linker, sizes=sizes, seed=1, exclude=first)
+    keys = lambda rows: {(row["doc_id"], row["start"], row["end"]) for row in rows}  # noqa: E731
+    assert fresh and not keys(first) & keys(fresh)
+
+
+def test_relinking_keeps_the_rows_and_the_verdicts_whose_id_did_not_change(tiny_gold, linker):
+    checked = [{**row, "verdict": "right" if row["kb_id"] else "unlinkable"} for row in sample_rows(tiny_gold, linker, sizes={"ORG": 10, "GPE": 4})]
+    moved = [{**checked[0], "kb_id": "Q0"}] + checked[1:]  # as if the first id had been another before the change
+    again = relink_rows(tiny_gold, linker, moved)
+    assert [(row["doc_id"], row["start"], row["kb_id"]) for row in again] == [(row["doc_id"], row["start"], row["kb_id"]) for row in checked]
+    assert again[0]["verdict"] == "" and [row["verdict"] for row in again[1:]] == [row["verdict"] for row in checked[1:]]
+    with pytest.raises(VndiploError, match="no longer gold mentions"):
+        relink_rows(tiny_gold, linker, [{**checked[0], "start": 10**6}])
+
+
+def test_the_report_has_one_table_per_sample_in_the_order_given(tmp_path, tiny_gold, linker):
+    rows = [{**row, "verdict": "right" if row["kb_id"] else "unlinkable"} for row in sample_rows(tiny_gold, linker, sizes={"GPE": 4})]
+    for name in ("fresh.jsonl", "first.jsonl"):
+        (tmp_path / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    result = runner.invoke(app, ["kb-score", str(tmp_path / "fresh.jsonl"), str(tmp_path / "first.jsonl"), "--out", str(tmp_path / "r.md")])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert report.index("fresh.jsonl\n") < report.index("first.jsonl\n") and report.count("| **all** |") == 2
 
 
 def test_a_broken_knowledge_base_is_one_clear_error(tmp_path, tiny_gold):

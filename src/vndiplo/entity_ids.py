@@ -13,10 +13,17 @@ pipeline, sets `ent.kb_id_` to the id of every entity it can resolve, in three w
    the rest names a state or a body (`Quốc hội` after `Quốc hội Việt Nam`), an ambiguous alias of an
    entity the document has named in full; a short form two resolved names share stays empty;
 3. a full name and its abbreviation in brackets (`Tổ chức X (ABC)`): when one side resolves, the other
-   gets its id, and keeps it for the rest of the document.
+   gets its id, and keeps it for the rest of the document;
+4. else a bare organ name of Vietnam's (`Chính phủ`, `Quốc hội`, `Bộ Ngoại giao`: the `home` spellings of
+   an entity) in a document that names Vietnam or one of its organs in full, names no other holder of that
+   spelling (`Quốc hội Hungary`, or an unknown `Bộ Ngoại giao Đức`), and does not tie this mention to
+   another state (`Chính phủ nước này`, `Nhà nước và nhân dân Trung Quốc`, `hai Quốc hội`).
+
+Event names are compared with their ordinals written one way (`lần thứ 36`, `thứ 36`, `36` and `XXXVI`
+are one key: `_ordinal_key`), so `Hội nghị Cấp cao ASEAN 36` is `Hội nghị Cấp cao ASEAN lần thứ 36`.
 
 What it cannot resolve stays empty: it never guesses. An alias marked `ambiguous` (`Quốc hội`,
-`Chính phủ`, `Hà Nam`) resolves only through the document (rule 2 or 3). The knowledge base is read
+`Chính phủ`, `Hà Nam`) resolves only through the document (rules 2 to 4). The knowledge base is read
 from its file when the pipeline is initialised and saved with the model (`to_disk`, like spaCy's
 `entity_ruler` does with its patterns), so a trained model and its wheel carry it. Like `date_rules`,
 this module needs spaCy only. It has no `from __future__ import annotations`: `spacy package --code`
@@ -26,7 +33,7 @@ imports it without registering it in `sys.modules`, where dataclasses look strin
 import json
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +53,17 @@ _EDGE_PUNCTUATION = "\"'“”‘’«»()[]{}.,;:!?"
 # The Icelandic eth looks like Đ and turns up in Vietnamese text typed on some keyboards.
 _LOOKALIKES = str.maketrans({"Ð": "đ", "ð": "đ", "Đ": "đ"})
 _HONORIFICS = ("ông ", "bà ", "ngài ")
+# The state whose organs a bare organ name means by default (rule 4): the corpus is Vietnamese news.
+HOME_STATE = "Q881"
+# Words right after a bare organ name that tie it to a state other than the home one (`Chính phủ nước này`).
+_OTHER_STATE_AFTER = re.compile(r"^\s*(nước này|nước bạn|nước đó|của nước|của họ|hai nước|các nước|hai bên)", re.IGNORECASE)
+# Words right before one that make it two organs (`giữa hai Bộ Ngoại giao`, `các Quốc hội`).
+_SEVERAL_BEFORE = re.compile(r"(hai|các|những|mỗi)\s*$", re.IGNORECASE)
+# How near (characters) a following state must be to be read as the owner (`Nhà nước và nhân dân Trung Quốc`).
+_OWNER_WINDOW = 25
+_ORDINAL_WORDS = {"nhất": "1", "nhứt": "1", "hai": "2", "ba": "3", "tư": "4", "năm": "5", "sáu": "6", "bảy": "7", "tám": "8", "chín": "9", "mười": "10"}
+_ROMAN = re.compile(r"^(?=[mdclxvi]+$)m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
+_ROMAN_VALUES = {"m": 1000, "d": 500, "c": 100, "l": 50, "x": 10, "v": 5, "i": 1}
 
 
 class KnowledgeBaseError(ValueError):
@@ -75,11 +93,15 @@ class Entity:
     type: str
     aliases: tuple[str, ...]
     ambiguous: tuple[str, ...] = ()
+    # Ambiguous spellings that name this entity by default (rule 4): Vietnam's organs' bare names.
+    home: tuple[str, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type, "aliases": list(self.aliases)}
         if self.ambiguous:
             record["ambiguous"] = list(self.ambiguous)
+        if self.home:
+            record["home"] = list(self.home)
         return record
 
 
@@ -92,13 +114,16 @@ def parse_entity(record: object, where: str) -> Entity:
         raise KnowledgeBaseError(f"{where}: the entity lacks {', '.join(missing)}. Every entity needs id, name, type and aliases.")
     if record["type"] not in TYPES:
         raise KnowledgeBaseError(f"{where}: type {record['type']!r} is not one of {', '.join(TYPES)}. Use a label of the spec.")
-    for key in ("aliases", "ambiguous"):
+    for key in ("aliases", "ambiguous", "home"):
         values = record.get(key, [])
         if not isinstance(values, list) or not all(isinstance(value, str) and value.strip() for value in values):
             raise KnowledgeBaseError(f"{where}: `{key}` must be a list of non-empty strings.")
     if not isinstance(record["id"], str) or not record["id"] or not isinstance(record["name"], str):
         raise KnowledgeBaseError(f"{where}: `id` and `name` must be non-empty strings.")
-    return Entity(record["id"], record["name"], record["type"], tuple(record["aliases"]), tuple(record.get("ambiguous", [])))
+    home = tuple(record.get("home", []))
+    if not set(home) <= set(record.get("ambiguous", [])):
+        raise KnowledgeBaseError(f"{where}: every `home` spelling must also be in `ambiguous` (it names other entities too).")
+    return Entity(record["id"], record["name"], record["type"], tuple(record["aliases"]), tuple(record.get("ambiguous", [])), home)
 
 
 @dataclass
@@ -108,6 +133,7 @@ class KnowledgeBase:
     entities: dict[str, Entity] = field(default_factory=dict)
     _ids_of: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     _ambiguous: set[tuple[str, str]] = field(default_factory=set)
+    _home_of: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
 
     @classmethod
     def from_entities(cls, entities: Iterable[Entity]) -> "KnowledgeBase":
@@ -117,9 +143,11 @@ class KnowledgeBase:
                 raise KnowledgeBaseError(f"The id {entity.id} is in the knowledge base twice. Merge the two entries.")
             kb.entities[entity.id] = entity
             for alias in entity.aliases:
-                kb._ids_of[(normalise_alias(alias), entity.type)].add(entity.id)
+                kb._ids_of[(_lookup_key(alias, entity.type), entity.type)].add(entity.id)
             for alias in entity.ambiguous:
-                kb._ambiguous.add((normalise_alias(alias), entity.type))
+                kb._ambiguous.add((_lookup_key(alias, entity.type), entity.type))
+            for alias in entity.home:
+                kb._home_of[(_lookup_key(alias, entity.type), entity.type)].add(entity.id)
         return kb
 
     @classmethod
@@ -137,11 +165,11 @@ class KnowledgeBase:
         return "".join(json.dumps(entity.to_record(), ensure_ascii=False) + "\n" for entity in self.entities.values())
 
     def conflicts(self) -> list[tuple[str, str, list[str]]]:
-        """(alias, type, ids) of every alias that two ids of one type answer to without being marked ambiguous."""
+        """(alias, type, ids) of every alias that two ids of one type answer to without being marked ambiguous,
+        and of every `home` spelling two entities of one type claim (rule 4 would have to guess)."""
         return sorted(
-            (alias, type_, sorted(ids))
-            for (alias, type_), ids in self._ids_of.items()
-            if len(ids) > 1 and (alias, type_) not in self._ambiguous
+            [(alias, type_, sorted(ids)) for (alias, type_), ids in self._ids_of.items() if len(ids) > 1 and (alias, type_) not in self._ambiguous]
+            + [(alias, type_, sorted(ids)) for (alias, type_), ids in self._home_of.items() if len(ids) > 1]
         )
 
     def lookup(self, surface: str, label: str) -> str:
@@ -152,7 +180,17 @@ class KnowledgeBase:
 
     def ambiguous_forms(self, entity_id: str) -> list[str]:
         """The normalised ambiguous aliases of an entity: they name it in a document that has named it in full."""
-        return [normalise_alias(alias) for alias in self.entities[entity_id].ambiguous]
+        entity = self.entities[entity_id]
+        return [_lookup_key(alias, entity.type) for alias in entity.ambiguous]
+
+    def home_entity(self, key: str, label: str) -> str:
+        """The entity a bare `home` spelling names by default (rule 4), else ''."""
+        ids = self._home_of.get((key, label), set())
+        return next(iter(ids)) if len(ids) == 1 else ""
+
+    def is_home(self, entity_id: str) -> bool:
+        """Whether an id is the home state or one of its organs (what anchors rule 4 in a document)."""
+        return entity_id == HOME_STATE or bool(entity_id in self.entities and self.entities[entity_id].home)
 
     def names_a_state_or_body(self, key: str) -> bool:
         """Whether a normalised form is an alias of a GPE or an ORG (the tail of `Quốc hội Việt Nam`)."""
@@ -178,7 +216,44 @@ def _lookup_key(surface: str, label: str) -> str:
         for honorific in _HONORIFICS:
             if key.startswith(honorific):
                 return key[len(honorific) :]
+    if label == "EVENT":
+        return _ordinal_key(key)
     return key
+
+
+def _roman_value(word: str) -> int:
+    values = [_ROMAN_VALUES[char] for char in word]
+    return sum(-value if later > value else value for value, later in zip(values, values[1:] + [0]))
+
+
+def _ordinal_key(key: str) -> str:
+    """An event's ordinal written one way: `lần thứ xxxvi`, `thứ 36`, `lần 36` and `36` all become `36`.
+
+    A Roman numeral counts after `thứ`/`lần`, as the last word or before `khóa`, `năm`, `Đảng` (`Đại hội
+    XIII`, `Đại hội XIII Đảng ...`), where no Vietnamese syllable looks like one; a number word only after
+    `thứ` (`lần thứ hai`).
+    """
+    lan, thu, ordinal_words = normalise_alias("lần"), normalise_alias("thứ"), {normalise_alias(word): value for word, value in _ORDINAL_WORDS.items()}
+    words = key.split()
+    out: list[str] = []
+    for index, word in enumerate(words):
+        before = words[index - 1] if index else ""
+        after = words[index + 1] if index + 1 < len(words) else ""
+        if (word == lan and (after == thu or _is_number(after))) or (word == thu and (_is_number(after) or after in ordinal_words)):
+            continue
+        if before == thu and word in ordinal_words:
+            out.append(ordinal_words[word])
+        elif word.isdigit():
+            out.append(str(int(word)))
+        elif index and _ROMAN.match(word) and (before in (thu, lan) or after in ("", normalise_alias("khóa"), normalise_alias("năm"), normalise_alias("đảng"))):
+            out.append(str(_roman_value(word)))
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def _is_number(word: str) -> bool:
+    return word.isdigit() or bool(_ROMAN.match(word))
 
 
 # --- resolution within a document ---------------------------------------------------------------
@@ -238,9 +313,68 @@ def resolve_ids(text: str, mentions: list[tuple[int, int, str]], kb: KnowledgeBa
                 ids[index] = ids[previous]
                 learn(key, label, ids[index])
         if ids[index]:
-            for form in _short_forms(key, label, kb) + kb.ambiguous_forms(ids[index]):
+            for form in _short_forms(key, label, kb) + _ambiguous_forms_named(key, label, ids[index], kb):
                 learn(form, label, ids[index])
+    _resolve_home_forms(text, mentions, ids, learned, kb)
     return ids
+
+
+def _ambiguous_forms_named(key: str, label: str, entity_id: str, kb: KnowledgeBase) -> list[str]:
+    """The ambiguous forms a resolved mention ties to its entity for the rest of the document.
+
+    An organisation's only where the mention begins with them (`Quốc hội` after `Quốc hội Hungary`, not
+    after `Hạ viện Pháp`: a text that names the French lower house so may still say `Quốc hội` for Vietnam's).
+    """
+    forms = kb.ambiguous_forms(entity_id)
+    return forms if label != "ORG" else [form for form in forms if key == form or key.startswith(form + " ")]
+
+
+def _resolve_home_forms(text: str, mentions: list[tuple[int, int, str]], ids: list[str], learned: dict[tuple[str, str], set[str]], kb: KnowledgeBase) -> None:
+    """Rule 4, on the whole document: the bare organ names of the home state (`Chính phủ`, `Quốc hội`).
+
+    A bare name tied by its own words to several organs (`hai Bộ Ngoại giao`) or to another state
+    (`Chính phủ nước này`, `Bộ Ngoại giao hai nước`) gets no id, even one the document taught; one the home
+    state follows at once (`Chính phủ và nhân dân Việt Nam`) is the home state's. Otherwise it is the home
+    state's only in a document about the home state (`_about_home_state`) that has named no other holder
+    of this spelling (`Quốc hội Hungary`, or a `Bộ Ngoại giao Đức` the knowledge base does not know).
+    """
+    anchored = _about_home_state(mentions, ids, kb)
+    keys = [_lookup_key(text[start:end], label) for start, end, label in mentions]
+    for index, (start, end, label) in enumerate(mentions):
+        home_id = kb.home_entity(keys[index], label)
+        if not home_id:
+            continue
+        if _SEVERAL_BEFORE.search(text[max(0, start - 6) : start]) or _OTHER_STATE_AFTER.match(text[end : end + 20]):
+            ids[index] = ""
+            continue
+        owner = _owner_after(text, mentions, ids, index)
+        if owner == HOME_STATE:
+            ids[index] = home_id
+            continue
+        if ids[index] or owner is not None or not anchored or learned.get((keys[index], label), set()) - {home_id}:
+            continue
+        longer = [other for other, (key, (_, _, other_label)) in enumerate(zip(keys, mentions)) if other_label == label and key.startswith(keys[index] + " ")]
+        if any(ids[other] != home_id for other in longer):
+            continue  # `Quốc hội Hungary`, or a `Bộ Ngoại giao Đức` the knowledge base does not know
+        ids[index] = home_id
+
+
+def _about_home_state(mentions: list[tuple[int, int, str]], ids: list[str], kb: KnowledgeBase) -> bool:
+    """Whether the home state and its organs are named at least once and at least as often as any other
+    state (a biography of Hu Jintao names China far more than Vietnam: its `Quân ủy Trung ương` is China's)."""
+    home = sum(kb.is_home(entity_id) for entity_id in ids)
+    others = Counter(entity_id for entity_id, (_, _, label) in zip(ids, mentions) if label == "GPE" and entity_id and entity_id != HOME_STATE)
+    return home > 0 and home >= max(others.values(), default=0)
+
+
+def _owner_after(text: str, mentions: list[tuple[int, int, str]], ids: list[str], index: int) -> str | None:
+    """The id ('' if unknown) of a state named right after a mention, on its line (`Nhà nước và nhân dân
+    Trung Quốc`, `Bộ Ngoại giao (BNG) Việt Nam`); None if no state follows that closely."""
+    end = mentions[index][1]
+    following = next((other for other in range(index + 1, len(mentions)) if mentions[other][2] == "GPE"), None)
+    if following is None or mentions[following][0] - end > _OWNER_WINDOW or "\n" in text[end : mentions[following][0]]:
+        return None
+    return ids[following]
 
 
 # --- the pipeline component ----------------------------------------------------------------------

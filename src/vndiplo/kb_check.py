@@ -11,7 +11,10 @@ mentions per label and writes what the linker said; a person reads every row and
 
 `score_rows` turns the checked file into precision (right / ids given) and coverage (right / mentions,
 and right / mentions that should resolve) per label. Drawing the sample again keeps the verdict of every
-row whose id did not change, so a better knowledge base is re-measured by checking only what moved.
+row whose id did not change, so a better knowledge base is re-measured by checking only what moved;
+`relink_rows` links the very rows of a checked sample again (a redraw would pick other mentions once
+the gold has grown). A fresh sample is drawn with another seed, leaving out the mentions of the samples
+that guided the work on the knowledge base (`exclude`): it is the honest figure.
 """
 
 from __future__ import annotations
@@ -60,21 +63,16 @@ def link_gold(nlp: Any, doc: AnnotatedDoc) -> list[str]:
     return [by_offsets.get((span.start, span.end), "") for span in doc.spans]
 
 
-def sample_rows(
-    docs: list[AnnotatedDoc], nlp: Any, *, sizes: dict[str, int] = SAMPLE_SIZES, seed: int = 0, previous: Iterable[dict[str, Any]] = ()
-) -> list[dict[str, Any]]:
-    """A fixed-seed random sample of gold mentions per label, each with the id it got and an empty verdict.
-
-    Rows of `previous` (an earlier checked sample) whose mention and id are unchanged keep their verdict.
-    """
-    kept = {(row["doc_id"], row["start"], row["end"], row["kb_id"]): row for row in previous if row.get("verdict")}
+def _linked_mentions(docs: list[AnnotatedDoc], nlp: Any, labels: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every gold mention of these labels with the id the linker gives it, per label, in document order."""
     names = {entity_id: entity.name for entity_id, entity in nlp.get_pipe("entity_ids").kb.entities.items()}
+    wanted = set(labels)
     mentions: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for doc in docs:
         spans = sorted(doc.spans)
         linked = link_gold(nlp, AnnotatedDoc(doc.id, doc.text, spans))
         for span, kb_id in zip(spans, linked):
-            if span.label in sizes:
+            if span.label in wanted:
                 mentions[span.label].append(
                     {
                         "doc_id": doc.id, "start": span.start, "end": span.end, "label": span.label,
@@ -82,13 +80,60 @@ def sample_rows(
                         "kb_id": kb_id, "kb_name": names.get(kb_id, ""),
                     }
                 )
+    return mentions
+
+
+def _mention_key(row: dict[str, Any]) -> tuple[str, int, int]:
+    return (row["doc_id"], row["start"], row["end"])
+
+
+def _with_kept_verdict(row: dict[str, Any], kept: dict[tuple[str, int, int, str], dict[str, Any]]) -> dict[str, Any]:
+    earlier = kept.get((*_mention_key(row), row["kb_id"]), {})
+    return {**row, "verdict": earlier.get("verdict", ""), "note": earlier.get("note", "")}
+
+
+def _checked(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int, int, str], dict[str, Any]]:
+    return {(*_mention_key(row), row["kb_id"]): row for row in rows if row.get("verdict")}
+
+
+def sample_rows(
+    docs: list[AnnotatedDoc],
+    nlp: Any,
+    *,
+    sizes: dict[str, int] = SAMPLE_SIZES,
+    seed: int = 0,
+    previous: Iterable[dict[str, Any]] = (),
+    exclude: Iterable[dict[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """A fixed-seed random sample of gold mentions per label, each with the id it got and an empty verdict.
+
+    Rows of `previous` (an earlier checked sample) whose mention and id are unchanged keep their verdict;
+    the mentions of `exclude` (samples already used) are not drawn.
+    """
+    kept = _checked(previous)
+    excluded = {_mention_key(row) for row in exclude}
+    mentions = _linked_mentions(docs, nlp, sizes)
     rng = random.Random(seed)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, size in sizes.items():
-        for row in rng.sample(mentions[label], min(size, len(mentions[label]))):
-            earlier = kept.get((row["doc_id"], row["start"], row["end"], row["kb_id"]), {})
-            rows.append({**row, "verdict": earlier.get("verdict", ""), "note": earlier.get("note", "")})
+        pool = [row for row in mentions[label] if _mention_key(row) not in excluded]
+        rows.extend(_with_kept_verdict(row, kept) for row in rng.sample(pool, min(size, len(pool))))
     return rows
+
+
+def relink_rows(docs: list[AnnotatedDoc], nlp: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same rows linked again: a row keeps its verdict where its id did not change, else it is to check."""
+    mentions = _linked_mentions(docs, nlp, {row["label"] for row in rows})
+    current = {_mention_key(row): row for label_rows in mentions.values() for row in label_rows}
+    missing = [f"{row['doc_id']}:{row['start']}-{row['end']}" for row in rows if _mention_key(row) not in current]
+    if missing:
+        raise errors.VndiploError(
+            f"{len(missing)} rows of the sample are no longer gold mentions",
+            errors.truncated_list(missing, 10, ", ", " "),
+            "Draw a new sample (`vndiplo kb-sample --seed N`) instead of linking this one again.",
+        )
+    kept = _checked(rows)
+    return [_with_kept_verdict(current[_mention_key(row)], kept) for row in rows]
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -141,14 +186,22 @@ def _figure(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def scores_markdown(scores: dict[str, dict[str, Any]], *, sample: str) -> str:
+def scores_markdown(scores_by_sample: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """One table per sample, in the order given (the fresh sample first: the honest figure)."""
     lines = [
-        "# Entity ids on the gold: a hand-checked sample",
+        "# Entity ids on the gold: hand-checked samples",
         "",
-        f"`vndiplo kb-score {sample}`: every row of the sample read and judged (`right`, `wrong`, `missed`: no id though",
-        "the entity has a Wikidata item, `unlinkable`: no id due). Precision = right / ids given; coverage = right / mentions;",
-        "coverage of linkable = right / (right + wrong + missed).",
-        "",
+        f"`vndiplo kb-score {' '.join(scores_by_sample)}`: every row of each sample read and judged (`right`, `wrong`,",
+        "`missed`: no id though the entity has a Wikidata item, `unlinkable`: no id due). Precision = right / ids given;",
+        "coverage = right / mentions; coverage of linkable = right / (right + wrong + missed).",
+    ]
+    for sample, scores in scores_by_sample.items():
+        lines += ["", f"## {sample}", "", *_table(scores)]
+    return "\n".join(lines) + "\n"
+
+
+def _table(scores: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
         "| label | mentions | right | wrong | missed | unlinkable | precision | coverage | coverage of linkable |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -158,12 +211,12 @@ def scores_markdown(scores: dict[str, dict[str, Any]], *, sample: str) -> str:
             f"| {name} | {s['mentions']} | {s['right']} | {s['wrong']} | {s['missed']} | {s['unlinkable']} | "
             f"{_figure(s['precision'])} | {_figure(s['coverage'])} | {_figure(s['coverage_of_linkable'])} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def write_scores(scores: dict[str, dict[str, Any]], out: Path, *, sample: str) -> str:
-    """The scores as a Markdown table at `out` and as JSON beside it; returns the table."""
-    table = scores_markdown(scores, sample=sample)
-    atomic_write_text(out, table)
-    atomic_write_text(out.with_suffix(".json"), json.dumps(scores, indent=2) + "\n")
-    return table
+def write_scores(scores_by_sample: dict[str, dict[str, dict[str, Any]]], out: Path) -> str:
+    """The scores of each sample as Markdown tables at `out` and as JSON beside it (by sample); returns the tables."""
+    tables = scores_markdown(scores_by_sample)
+    atomic_write_text(out, tables)
+    atomic_write_text(out.with_suffix(".json"), json.dumps(scores_by_sample, indent=2) + "\n")
+    return tables

@@ -41,24 +41,30 @@ def kb_sample_cli(
     out: Path = typer.Option(KB_SAMPLE, "--out", "-o", help="The sample to check by hand; verdicts already in it are kept where the id did not change."),
     kb: Path = typer.Option(Path(paths.KNOWLEDGE_BASE), "--kb", help="Knowledge base the linker reads."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random draw."),
+    relink: bool = typer.Option(False, "--relink", help="Link the rows already in --out again instead of drawing (a redraw picks other mentions once the gold has grown)."),
+    exclude: list[Path] = typer.Option([], "--exclude", help="Samples whose mentions are not drawn (those that guided the knowledge base); repeatable."),
 ) -> None:
     """Draw a fixed-seed random sample of gold mentions per label and write the id the linker gives each (for a hand check)."""
     from ..annotations import read_annotation_paths
-    from ..kb_check import linker_pipeline, read_rows, sample_rows, write_rows
+    from ..kb_check import linker_pipeline, read_rows, relink_rows, sample_rows, write_rows
 
-    previous = read_rows(out) if out.exists() else []
-    rows = sample_rows(read_annotation_paths(gold), linker_pipeline(kb), seed=seed, previous=previous)
+    previous = read_rows(out) if out.exists() or relink else []
+    docs, nlp = read_annotation_paths(gold), linker_pipeline(kb)
+    if relink:
+        rows = relink_rows(docs, nlp, previous)
+    else:
+        rows = sample_rows(docs, nlp, seed=seed, previous=previous, exclude=[row for path in exclude for row in read_rows(path)])
     write_rows(rows, out)
     msg.good(f"Wrote {out}: {len(rows)} mentions, {sum(not row['verdict'] for row in rows)} without a verdict")
 
 
 @reports_errors
 def kb_score_cli(
-    sample: Path = typer.Argument(KB_SAMPLE, help="The hand-checked sample."),
-    out: Path = typer.Option(Path("reports/entity-ids.md"), "--out", "-o", help="Markdown table; the figures go beside it as JSON (.json)."),
+    samples: list[Path] = typer.Argument(..., help="Hand-checked samples, one table each in this order (the fresh sample first)."),
+    out: Path = typer.Option(Path("reports/entity-ids.md"), "--out", "-o", help="Markdown tables; the figures go beside it as JSON (.json), by sample."),
 ) -> None:
-    """Precision and coverage of the entity ids per label, from the hand-checked sample."""
+    """Precision and coverage of the entity ids per label, from the hand-checked samples."""
     from ..kb_check import read_rows, score_rows, write_scores
 
-    typer.echo(write_scores(score_rows(read_rows(sample)), out, sample=str(sample)))
+    typer.echo(write_scores({str(sample): score_rows(read_rows(sample)) for sample in samples}, out))
     msg.good(f"Wrote {out} and {out.with_suffix('.json')}")
