@@ -109,6 +109,8 @@ crossval: dataset
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 --set components.tok2vec.model.encode.width=64 --output training/news-shipped-width64-seed1
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 $(LONGER) --output training/news-shipped-steps6000
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 $(LONGER) --output training/news-shipped-steps6000-seed1
+	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(GOLD)/viwiki-events.jsonl $(NEWS_ONLY) --seed 0 --output training/news-with-viwiki-events
+	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(GOLD)/viwiki-events.jsonl $(NEWS_ONLY) --seed 1 --output training/news-with-viwiki-events-seed1
 	$(BIN)/vndiplo crossval $(WITHOUT_NEWS_TRAIN) $(NEWS_ONLY) --seed 0 --output training/news-without-news-train
 	$(BIN)/vndiplo crossval $(WITHOUT_NEWS_TRAIN) $(NEWS_ONLY) --seed 1 --output training/news-without-news-train-seed1
 	$(BIN)/vndiplo crossval $(GOLD) $(NEWS_ONLY) --seed 1 --output training/news-all-gold-seed1
@@ -118,7 +120,7 @@ crossval: dataset
 	$(BIN)/vndiplo evaluate training/crossval/models/all/model-last $(NEWS_TEST) --disable date_rules --no-baselines --output training/news-without-date-rules
 	$(BIN)/vndiplo evaluate training/news-shipped/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules
 	$(BIN)/vndiplo evaluate training/news-shipped-seed1/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules-seed1
-	for run in crossval crossval-novectors news-shipped news-shipped-seed1 news-shipped-width64 news-shipped-width64-seed1 news-shipped-steps6000 news-shipped-steps6000-seed1 news-without-news-train news-without-news-train-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
+	for run in crossval crossval-novectors news-shipped news-shipped-seed1 news-shipped-width64 news-shipped-width64-seed1 news-shipped-steps6000 news-shipped-steps6000-seed1 news-with-viwiki-events news-with-viwiki-events-seed1 news-without-news-train news-without-news-train-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/crossval.json reports/$$run/; done
 	for run in news-without-date-rules news-without-boundary-rules news-without-boundary-rules-seed1; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/scores.json reports/$$run/; done
