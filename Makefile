@@ -118,11 +118,12 @@ crossval: dataset
 	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl --folds 0 --jobs $(JOBS) --news-test $(NEWS_TEST) --output training/news-seeds
 	$(BIN)/vndiplo crossval $(GOLD)/seeds.jsonl $(GOLD)/extra.jsonl --folds 0 --jobs $(JOBS) --news-test $(NEWS_TEST) --output training/news-seeds-extra
 	$(BIN)/vndiplo evaluate training/crossval/models/all/model-last $(NEWS_TEST) --disable date_rules --no-baselines --output training/news-without-date-rules
+	$(BIN)/vndiplo evaluate training/news-shipped/models/all/model-last $(NEWS_TEST) --no-baselines --output training/news-shipped-errors
 	$(BIN)/vndiplo evaluate training/news-shipped/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules
 	$(BIN)/vndiplo evaluate training/news-shipped-seed1/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules-seed1
 	for run in crossval crossval-novectors news-shipped news-shipped-seed1 news-shipped-width64 news-shipped-width64-seed1 news-shipped-steps6000 news-shipped-steps6000-seed1 news-with-viwiki-events news-with-viwiki-events-seed1 news-without-news-train news-without-news-train-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/crossval.json reports/$$run/; done
-	for run in news-without-date-rules news-without-boundary-rules news-without-boundary-rules-seed1; do \
+	for run in news-shipped-errors news-without-date-rules news-without-boundary-rules news-without-boundary-rules-seed1; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/scores.json reports/$$run/; done
 
 # Model in the loop replayed on gold: seed models pre-annotate and rank the extra corpus (README figures).
