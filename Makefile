@@ -90,7 +90,7 @@ training/evaluation/scores.json: $(MODEL)
 training/news-test/scores.json: $(MODEL) $(NEWS_TEST)
 	$(BIN)/vndiplo evaluate training/model-best $(NEWS_TEST) --output training/news-test
 
-# Slow (about 2.5 hours with JOBS=2 on 2 cores): every figure of the README's Results, copied to
+# Slow (about 1.5 hours with JOBS=2 on 2 cores: the all-gold cross-validation alone takes 27 minutes): every figure of the README's Results, copied to
 # reports/. Cross-validation on all the gold, with and without word vectors; each also trains on all
 # the gold and scores that model on the held-out news test (with a learning curve there). Then
 # models trained for the news test only (--folds 0): the shipped training gold, the seeds alone,
