@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 # spaCy's max_length, and small enough that one batch of pieces holds little memory.
 PIECE_CHARS = 10_000
 # Words handed to the pipeline at once in one process (measured: small batches are faster
-# and leaner than spaCy's default of 256 documents).
+# and leaner than spaCy's default of 256 documents). On OpenBLAS 3,000 and 4,000 words ran up
+# to 10% faster but held 338 and 355 MiB at peak on encyclopedia text, past the 350 MB the
+# project promises; 2,000 holds about 300 MiB (README, "Speed and memory").
 BATCH_WORDS = 2_000
 # Pieces per batch that spaCy's multiprocessing sends to a worker (pieces are at most
 # PIECE_CHARS long, so a batch is at most about 8,000 words).
