@@ -21,7 +21,7 @@ from vndiplo.cli import app
 from vndiplo.corpus import make_document, read_corpus, write_corpus
 from vndiplo.doccano.client import Credentials, Doccano
 from vndiplo.doccano.install import ensure_installed
-from vndiplo.doccano.local import alive, free_port
+from vndiplo.doccano.local import STOP_TIMEOUT, alive, free_port
 from vndiplo.doccano.offsets import from_utf16, to_utf16
 from vndiplo.doccano.push import push, span_type_payload
 from vndiplo.doccano.server import health, read_state
@@ -435,7 +435,8 @@ def test_serve_in_the_foreground_stops_both_processes_on_ctrl_c(doccano_server, 
         state = read_state(serve_data_dir)
         assert state is not None
         process.send_signal(signal.SIGINT)
-        output = process.communicate(timeout=60)[0]
+        # Each of the two process groups may take its whole grace period and the SIGKILL wait.
+        output = process.communicate(timeout=2 * (STOP_TIMEOUT + 5) + 30)[0]
     finally:
         if process.poll() is None:
             process.kill()
