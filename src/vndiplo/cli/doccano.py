@@ -84,6 +84,8 @@ def serve_cli(
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C stops the server even when the shell started us with SIGINT ignored (a background job of a script).
+    previous_interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
     server = None
     try:  # from here on, Ctrl-C or SIGTERM stops what was started (serve() cleans up after itself)
         server = serve(
@@ -117,6 +119,7 @@ def serve_cli(
         return
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_interrupt)
     server.stop()
     log = server.logs["webserver" if dead == "web server" else "task"]
     raise doccano_start_failed(f"{dead} (it exited while serving)", str(log), tail(log))
