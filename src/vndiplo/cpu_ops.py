@@ -25,6 +25,17 @@ def use_openblas(nlp):
     return nlp
 
 
+def one_blas_thread():
+    """While in force, this process multiplies on one BLAS thread: one process keeps one core busy.
+
+    OpenBLAS would spin a thread per core, and trainings side by side, or the workers of
+    `--n-process`, would fight over the cores. (threadpoolctl comes with vndiplo; the wheel never calls this.)
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 @registry.callbacks("vndiplo.openblas_ops.v1")
 def openblas_ops_callback():
     """`[nlp.after_pipeline_creation]` hook of the training config."""

@@ -226,6 +226,12 @@ def _roman_value(word: str) -> int:
     return sum(-value if later > value else value for value, later in zip(values, values[1:] + [0]))
 
 
+_LAN, _THU = normalise_alias("lần"), normalise_alias("thứ")
+_NORMALISED_ORDINAL_WORDS = {normalise_alias(word): value for word, value in _ORDINAL_WORDS.items()}
+# Words after which a last Roman numeral is an ordinal (`Đại hội XIII`, `... XIII khóa`, `... năm`, `... Đảng`).
+_AFTER_ROMAN = ("", normalise_alias("khóa"), normalise_alias("năm"), normalise_alias("đảng"))
+
+
 def _ordinal_key(key: str) -> str:
     """An event's ordinal written one way: `lần thứ xxxvi`, `thứ 36`, `lần 36` and `36` all become `36`.
 
@@ -233,7 +239,7 @@ def _ordinal_key(key: str) -> str:
     XIII`, `Đại hội XIII Đảng ...`), where no Vietnamese syllable looks like one; a number word only after
     `thứ` (`lần thứ hai`).
     """
-    lan, thu, ordinal_words = normalise_alias("lần"), normalise_alias("thứ"), {normalise_alias(word): value for word, value in _ORDINAL_WORDS.items()}
+    lan, thu, ordinal_words = _LAN, _THU, _NORMALISED_ORDINAL_WORDS
     words = key.split()
     out: list[str] = []
     for index, word in enumerate(words):
@@ -245,7 +251,7 @@ def _ordinal_key(key: str) -> str:
             out.append(ordinal_words[word])
         elif word.isdigit():
             out.append(str(int(word)))
-        elif index and _ROMAN.match(word) and (before in (thu, lan) or after in ("", normalise_alias("khóa"), normalise_alias("năm"), normalise_alias("đảng"))):
+        elif index and _ROMAN.match(word) and (before in (thu, lan) or after in _AFTER_ROMAN):
             out.append(str(_roman_value(word)))
         else:
             out.append(word)
@@ -298,8 +304,9 @@ def resolve_ids(text: str, mentions: list[tuple[int, int, str]], kb: KnowledgeBa
     def learn(form: str, label: str, entity_id: str) -> None:
         learned[(form, label)].add(entity_id)
 
+    keys = [_lookup_key(text[start:end], label) for start, end, label in mentions]
     for index, (start, end, label) in enumerate(mentions):
-        key = _lookup_key(text[start:end], label)
+        key = keys[index]
         ids[index] = kb.lookup(text[start:end], label)
         learned_ids = learned.get((key, label), set())
         if not ids[index] and len(learned_ids) == 1:
@@ -308,14 +315,14 @@ def resolve_ids(text: str, mentions: list[tuple[int, int, str]], kb: KnowledgeBa
             previous = index - 1
             if ids[index] and not ids[previous]:
                 ids[previous] = ids[index]
-                learn(_lookup_key(text[mentions[previous][0] : mentions[previous][1]], label), label, ids[index])
+                learn(keys[previous], label, ids[index])
             elif ids[previous] and not ids[index]:
                 ids[index] = ids[previous]
                 learn(key, label, ids[index])
         if ids[index]:
             for form in _short_forms(key, label, kb) + _ambiguous_forms_named(key, label, ids[index], kb):
                 learn(form, label, ids[index])
-    _resolve_home_forms(text, mentions, ids, learned, kb)
+    _resolve_home_forms(text, mentions, keys, ids, learned, kb)
     return ids
 
 
@@ -329,7 +336,9 @@ def _ambiguous_forms_named(key: str, label: str, entity_id: str, kb: KnowledgeBa
     return forms if label != "ORG" else [form for form in forms if key == form or key.startswith(form + " ")]
 
 
-def _resolve_home_forms(text: str, mentions: list[tuple[int, int, str]], ids: list[str], learned: dict[tuple[str, str], set[str]], kb: KnowledgeBase) -> None:
+def _resolve_home_forms(
+    text: str, mentions: list[tuple[int, int, str]], keys: list[str], ids: list[str], learned: dict[tuple[str, str], set[str]], kb: KnowledgeBase
+) -> None:
     """Rule 4, on the whole document: the bare organ names of the home state (`Chính phủ`, `Quốc hội`).
 
     A bare name tied by its own words to several organs (`hai Bộ Ngoại giao`) or to another state
@@ -339,7 +348,6 @@ def _resolve_home_forms(text: str, mentions: list[tuple[int, int, str]], ids: li
     of this spelling (`Quốc hội Hungary`, or a `Bộ Ngoại giao Đức` the knowledge base does not know).
     """
     anchored = _about_home_state(mentions, ids, kb)
-    keys = [_lookup_key(text[start:end], label) for start, end, label in mentions]
     for index, (start, end, label) in enumerate(mentions):
         home_id = kb.home_entity(keys[index], label)
         if not home_id:

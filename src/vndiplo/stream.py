@@ -199,12 +199,12 @@ def _parsed_pieces(nlp, pieces: Iterator[_Piece], batch_words: int, n_process: i
     `PROCESS_BATCH_PIECES` pieces a batch; the pieces in flight wait in a queue, so
     nothing but the batches being parsed is held.
 
-    Each process multiplies on one BLAS thread (OpenBLAS would take every core for
-    itself): one process keeps one core busy, and `n_process` is what uses more.
+    Each process multiplies on one BLAS thread (`cpu_ops.one_blas_thread`): `n_process`
+    is what uses more cores.
     """
-    from threadpoolctl import threadpool_limits
+    from .cpu_ops import one_blas_thread
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         if n_process == 1:
             for batch in word_batches(pieces, batch_words):
                 yield from zip(batch, nlp.pipe((piece.text for piece in batch), batch_size=len(batch)))

@@ -62,15 +62,15 @@ def train_model(
     """Train from a config; returns the output folder with model-best and model-last.
 
     `quiet` hides spaCy's progress table (cross-validation shows its own bar). A training multiplies
-    on one BLAS thread, as it did on blis: OpenBLAS would spin a thread per core, and trainings side
-    by side (`train_all`) or beside other work would fight over the cores.
+    on one BLAS thread, as it did on blis (`cpu_ops.one_blas_thread`), so trainings side by side
+    (`train_all`) do not fight over the cores.
     """
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import train as train_nlp
     from spacy.util import load_config
     from thinc.api import ConfigValidationError
-    from threadpoolctl import threadpool_limits
 
+    from .cpu_ops import one_blas_thread
     from .entity_ids import KnowledgeBaseError
 
     if not config.exists():
@@ -91,7 +91,7 @@ def train_model(
     except KnowledgeBaseError as error:
         raise errors.bad_knowledge_base(str(error)) from None
     sink = io.StringIO() if quiet else None
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         train_nlp(nlp, output, stdout=sink or sys.stdout, stderr=sink or sys.stderr)
     return output
 
