@@ -136,9 +136,24 @@ def test_two_processes_predict_what_one_does(tmp_path, tiny_model):
     nlp = spacy.load(tiny_model)
     path = write_jsonl(tmp_path / "docs.jsonl", [{"id": f"d{i}", "text": TEXTS[i % len(TEXTS)]} for i in range(30)])
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
-    predict_to_file(local_engine(nlp), [path], one)
-    predict_to_file(local_engine(nlp, n_process=2), [path], two)
+    predict_to_file(local_engine(nlp, batch_words=20), [path], one)
+    predict_to_file(local_engine(nlp, batch_words=20, n_process=2), [path], two)  # many batches, both workers busy
     assert one.read_text(encoding="utf-8") == two.read_text(encoding="utf-8")
+
+
+def _a_worker_that_is_killed(texts):
+    os._exit(9)
+
+
+def test_a_killed_worker_process_is_one_clear_error_that_names_resume(tmp_path, tiny_model, monkeypatch):
+    import spacy
+
+    import vndiplo.stream
+
+    monkeypatch.setattr(vndiplo.stream, "_worker_piece_ents", _a_worker_that_is_killed)
+    path = write_jsonl(tmp_path / "docs.jsonl", [{"id": f"d{i}", "text": TEXTS[i % len(TEXTS)]} for i in range(6)])
+    with pytest.raises(VndiploError, match="--resume"):
+        predict_to_file(local_engine(spacy.load(tiny_model), n_process=2), [path], tmp_path / "out.jsonl")
 
 
 @pytest.mark.parametrize("command", ["predict", "visualize"])

@@ -18,15 +18,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from . import errors
 from .annotations import AnnotatedDoc, Span, spec_spans
 from .corpus import text_record
 from .text import count_words, decode_utf8
-
-if TYPE_CHECKING:
-    from spacy.tokens import Doc
 
 # A piece is at most this many characters (about 2,000 Vietnamese syllables): far below
 # spaCy's max_length, and small enough that one batch of pieces holds little memory.
@@ -36,9 +33,6 @@ PIECE_CHARS = 10_000
 # to 10% faster but held 338 and 355 MiB at peak on encyclopedia text, past the 350 MB the
 # project promises; 2,000 holds about 300 MiB (README, "Speed and memory").
 BATCH_WORDS = 2_000
-# Pieces per batch that spaCy's multiprocessing sends to a worker (pieces are at most
-# PIECE_CHARS long, so a batch is at most about 8,000 words).
-PROCESS_BATCH_PIECES = 4
 
 _PARAGRAPH_END = re.compile(r"\n+")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+")
@@ -192,32 +186,72 @@ def word_batches(pieces: Iterable[_Piece], batch_words: int) -> Iterator[list[_P
         yield batch
 
 
-def _parsed_pieces(nlp, pieces: Iterator[_Piece], batch_words: int, n_process: int) -> Iterator[tuple[_Piece, Doc]]:
-    """Each piece with its spaCy Doc, in input order.
+PieceEnts = list[tuple[int, int, str, str]]  # (start_char, end_char, label, kb_id) of each entity of a piece
 
-    One process: batches of `batch_words` words. Several: spaCy's multiprocessing,
-    `PROCESS_BATCH_PIECES` pieces a batch; the pieces in flight wait in a queue, so
-    nothing but the batches being parsed is held.
 
-    Each process multiplies on one BLAS thread (`cpu_ops.one_blas_thread`): `n_process`
-    is what uses more cores.
-    """
+def _piece_ents(nlp, texts: list[str]) -> list[PieceEnts]:
+    """The entities the pipeline finds in each text of one batch, as plain tuples."""
+    return [[(ent.start_char, ent.end_char, ent.label_, ent.kb_id_) for ent in doc.ents] for doc in nlp.pipe(texts, batch_size=len(texts))]
+
+
+# A worker process of `--n-process`: the pipeline it was started with, and its one-BLAS-thread limit.
+_worker: dict = {}
+
+
+def _start_worker(nlp) -> None:
     from .cpu_ops import one_blas_thread
 
-    with one_blas_thread():
-        if n_process == 1:
-            for batch in word_batches(pieces, batch_words):
-                yield from zip(batch, nlp.pipe((piece.text for piece in batch), batch_size=len(batch)))
-            return
-        in_flight: deque[_Piece] = deque()
+    _worker["nlp"], _worker["blas_limit"] = nlp, one_blas_thread()
 
-        def texts() -> Iterator[str]:
-            for piece in pieces:
-                in_flight.append(piece)
-                yield piece.text
 
-        for parsed in nlp.pipe(texts(), batch_size=PROCESS_BATCH_PIECES, n_process=n_process):
-            yield in_flight.popleft(), parsed
+def _worker_piece_ents(texts: list[str]) -> list[PieceEnts]:
+    return _piece_ents(_worker["nlp"], texts)
+
+
+def _parsed_batches(nlp, batches: Iterator[list[_Piece]], n_process: int) -> Iterator[tuple[list[_Piece], list[PieceEnts]]]:
+    """Each batch of pieces with the entities of each piece, in input order.
+
+    One process parses here. Several: a pool of `n_process` worker processes, each with
+    the pipeline (inherited when the pool forks: loaded once), parses whole batches and
+    sends back only the entities as tuples. spaCy's own multiprocessing sends every Doc
+    back whole, and unpacking them kept this process so busy that two processes gave
+    1.4-1.6x one (README, "Speed and memory"); here it only reads and writes. At most
+    two batches per worker are in flight, so memory stays flat.
+
+    Every process multiplies on one BLAS thread (`cpu_ops.one_blas_thread`), so that
+    `n_process` is what uses more cores, and keeps its freed memory for the next batch
+    (`cpu_ops.steady_heap`).
+    """
+    from .cpu_ops import one_blas_thread, steady_heap
+
+    steady_heap()
+    if n_process == 1:
+        with one_blas_thread():
+            for batch in batches:
+                yield batch, _piece_ents(nlp, [piece.text for piece in batch])
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    try:
+        with ProcessPoolExecutor(n_process, mp_context=context, initializer=_start_worker, initargs=(nlp,)) as pool:
+            in_flight: deque = deque()
+            for batch in batches:
+                in_flight.append((batch, pool.submit(_worker_piece_ents, [piece.text for piece in batch])))
+                if len(in_flight) > 2 * n_process:
+                    oldest, entities = in_flight.popleft()
+                    yield oldest, entities.result()
+            while in_flight:
+                oldest, entities = in_flight.popleft()
+                yield oldest, entities.result()
+    except BrokenProcessPool:
+        raise errors.VndiploError(
+            "A worker process of --n-process stopped",
+            "it was killed, or ran out of memory; the documents before its batch are written",
+            "Run the same command again with --resume to continue.",
+        ) from None
 
 
 def pipe_spans(
@@ -231,11 +265,12 @@ def pipe_spans(
     """
     max_chars = min(max_chars, nlp.max_length - 1)
     spans: list[Span] = []
-    for piece, parsed in _parsed_pieces(nlp, _pieces(docs, max_chars), batch_words, n_process):
-        spans.extend(Span(piece.start + ent.start_char, piece.start + ent.end_char, ent.label_, ent.kb_id_) for ent in parsed.ents)
-        if piece.last:
-            yield AnnotatedDoc(piece.doc.id, piece.doc.text, spans)
-            spans = []
+    for batch, batch_ents in _parsed_batches(nlp, word_batches(_pieces(docs, max_chars), batch_words), n_process):
+        for piece, ents in zip(batch, batch_ents):
+            spans.extend(Span(piece.start + start, piece.start + end, label, kb_id) for start, end, label, kb_id in ents)
+            if piece.last:
+                yield AnnotatedDoc(piece.doc.id, piece.doc.text, spans)
+                spans = []
 
 
 # --- writing, resuming ---------------------------------------------------------------------

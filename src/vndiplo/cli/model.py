@@ -149,7 +149,7 @@ class Engine(str, Enum):
 def predict_cli(
     inputs_and_output: list[Path] = typer.Argument(..., metavar="IN... OUT", help="Corpus or Doccano JSONL files (.jsonl, .jsonl.gz) or folders of .txt, then the Doccano JSONL to write."),
     model: Path | None = typer.Option(None, "--model", "-m", help="Pipeline folder (default training/model-best), or with --engine ray the name of an installed model package."),
-    n_process: int = typer.Option(1, "--n-process", "-n", min=1, help="Processes of spaCy's multiprocessing (local engine); one per core."),
+    n_process: int = typer.Option(1, "--n-process", "-n", min=1, help="Worker processes that parse (local engine); one per core."),
     engine: Engine = typer.Option(Engine.local, "--engine", help="local: this machine's processes; ray: Ray Data actors on a local Ray instance or the cluster at --address."),
     address: str | None = typer.Option(None, "--address", help="Ray cluster to run on (e.g. ray://head:10001 or auto); default: a local Ray instance."),
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Ray actors, each with its own copy of the pipeline (--engine ray)."),
