@@ -81,7 +81,7 @@ $(DATASET): $(CORPUS_FILES) $(TRAIN_GOLD)
 	$(BIN)/vndiplo dataset $(TRAIN_GOLD) --out corpus/ $(CORPORA) --dev 0.1 --test 0.2 --folds 5
 
 train: $(MODEL)
-$(MODEL): $(DATASET) configs/ner.cfg $(wildcard configs/vectors/*) configs/gazetteers/entities.tsv configs/kb/entities.jsonl
+$(MODEL): $(DATASET) configs/ner.cfg $(wildcard configs/vectors/* configs/vectors/vocab/*) configs/gazetteers/entities.tsv configs/kb/entities.jsonl
 	$(BIN)/vndiplo train corpus/ --output training/
 
 evaluate: $(SCORES)

@@ -25,6 +25,8 @@ from .text import count_words
 
 # Which corpus sources are news and which encyclopedia text.
 KINDS = {"news": ("seeds", "vtb", "news-test"), "encyclopedia": ("wiki", "viwiki")}
+# The systems measured, as the report names them (the last three are followed by their size).
+ONE_PROCESS, N_PROCESS, RAY, UNDERTHESEA = "vndiplo, 1 process", "vndiplo, --n-process", "vndiplo, Ray", "underthesea NER"
 
 
 @dataclass
@@ -36,6 +38,41 @@ class Measurement:
     words_per_second: float
     peak_rss_mib: float  # the largest single process
     peak_total_rss_mib: float  # all processes of the run together (workers, Ray included)
+
+
+@dataclass
+class SpeedRatios:
+    """The figures the targets are about, for one kind of text."""
+
+    kind: str
+    steady_words_per_second: float  # one process with its start-up taken out: the big run minus the small one
+    over_underthesea: float  # that speed / underthesea's (measured after loading and a warm-up)
+    n_process_over_one: float  # --n-process N / one process, both whole commands on the big input
+    ray_over_one: float  # Ray with N workers / one process, likewise
+
+
+def speed_ratios(measurements: list[Measurement]) -> list[SpeedRatios]:
+    """Per kind of text, from the measurements of :func:`benchmark` (kinds lacking a run are left out).
+
+    Our runs time the whole command, loading the model included, while underthesea is
+    timed after loading: one process's steady speed, (big − small words) / (big − small
+    seconds), is what compares with it.
+    """
+    ratios = []
+    for kind in KINDS:
+        runs = [m for m in measurements if m.kind == kind]
+        one = sorted((m for m in runs if m.system == ONE_PROCESS), key=lambda m: m.words)
+        several = next((m for m in runs if m.system.startswith(N_PROCESS)), None)
+        ray = next((m for m in runs if m.system.startswith(RAY)), None)
+        underthesea = next((m for m in runs if m.system.startswith(UNDERTHESEA)), None)
+        if len(one) < 2 or several is None or ray is None or underthesea is None:
+            continue
+        small, big = one[0], one[-1]
+        steady = (big.words - small.words) / (big.seconds - small.seconds)
+        ratios.append(
+            SpeedRatios(kind, steady, steady / underthesea.words_per_second, several.words_per_second / big.words_per_second, ray.words_per_second / big.words_per_second)
+        )
+    return ratios
 
 
 def texts_by_kind(paths: Iterable[Path]) -> dict[str, list[tuple[str, str]]]:
@@ -155,10 +192,10 @@ def benchmark(
             inputs = {size: Path(tmp) / f"{kind}-{size}.jsonl" for size in (small_words, words)}
             held_words = {size: write_repeated(docs, size, path) for size, path in inputs.items()}
             runs = [
-                ("vndiplo, 1 process", small_words, []),
-                ("vndiplo, 1 process", words, []),
-                (f"vndiplo, --n-process {workers}", words, ["--n-process", str(workers)]),
-                (f"vndiplo, Ray, {workers} workers", words, ["--engine", "ray", "--workers", str(workers)]),
+                (ONE_PROCESS, small_words, []),
+                (ONE_PROCESS, words, []),
+                (f"{N_PROCESS} {workers}", words, ["--n-process", str(workers)]),
+                (f"{RAY}, {workers} workers", words, ["--engine", "ray", "--workers", str(workers)]),
             ]
             for system, size, options in runs:
                 if progress is not None:
@@ -172,5 +209,5 @@ def benchmark(
             texts = [text for _, text in repeated(docs, underthesea_words)]
             held = sum(count_words(text) for text in texts)
             seconds, peak = underthesea_speed(texts)
-            measurements.append(Measurement(kind, f"underthesea NER ({held:,} words)", held, seconds, held / seconds, peak, peak))
+            measurements.append(Measurement(kind, f"{UNDERTHESEA} ({held:,} words)", held, seconds, held / seconds, peak, peak))
     return measurements

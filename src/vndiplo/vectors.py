@@ -99,14 +99,14 @@ def train_floret(
 
     from .dataset import blank_nlp
 
-    nlp = blank_nlp()
+    tokenizer = blank_nlp().tokenizer  # it keeps every string it cuts: not the pipeline that is saved
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as work:
         corpus_file = Path(work) / "tokens.txt"
         lines = tokens = 0
         with corpus_file.open("w", encoding="utf-8") as handle:
             for path in paths:
-                for line in tokenised_lines(read_plain_texts(path), nlp.tokenizer):
+                for line in tokenised_lines(read_plain_texts(path), tokenizer):
                     handle.write(line + "\n")
                     lines += 1
                     tokens += line.count(" ") + 1
@@ -131,6 +131,9 @@ def train_floret(
         floret_file = Path(work) / "vectors.floret"
         model.save_floret_vectors(str(floret_file))
         staged = Path(work) / "vectors"
+        # A fresh pipeline, so that the folder holds the hashed rows and not the 380,000 strings of the
+        # training text: floret needs no word list, and a model loaded them into memory (65 MiB).
+        nlp = blank_nlp()
         convert_vectors(nlp, floret_file, truncate=0, prune=-1, mode="floret")
         nlp.to_disk(staged)
         facts = {

@@ -227,12 +227,12 @@ def benchmark_cli(
 
     Every run is the real command in a fresh process, on news and on encyclopedia text apart.
     """
-    from ..benchmark import benchmark
+    from ..benchmark import benchmark, speed_ratios
     from ..reports import write_benchmark
 
     for path in texts:
         if not path.is_file():
             raise missing_file(str(path), "Corpus file", "Run `make ingest` first.")
     measurements = benchmark(model, texts, words=words, small_words=small_words, underthesea_words=underthesea_words, workers=workers, progress=msg.text)
-    typer.echo(write_benchmark(measurements, output))
+    typer.echo(write_benchmark(measurements, speed_ratios(measurements), output))
     msg.good(f"Wrote {output} and {output.with_suffix('.md')}")
