@@ -34,6 +34,10 @@ PIECE_CHARS = 10_000
 # project promises; 2,000 holds about 300 MiB (README, "Speed and memory").
 BATCH_WORDS = 2_000
 
+# Batches waiting for or in each worker of --n-process, so that a worker has the next batch when it
+# is done; memory stays flat (2, 4 and 8 ran alike on a million words).
+IN_FLIGHT_PER_WORKER = 2
+
 _PARAGRAPH_END = re.compile(r"\n+")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+")
 _WHITESPACE = re.compile(r"\s+")
@@ -216,7 +220,7 @@ def _parsed_batches(nlp, batches: Iterator[list[_Piece]], n_process: int) -> Ite
     sends back only the entities as tuples. spaCy's own multiprocessing sends every Doc
     back whole, and unpacking them kept this process so busy that two processes gave
     1.4-1.6x one (README, "Speed and memory"); here it only reads and writes. At most
-    two batches per worker are in flight, so memory stays flat.
+    `IN_FLIGHT_PER_WORKER` batches per worker are in flight, so memory stays flat.
 
     Every process multiplies on one BLAS thread (`cpu_ops.one_blas_thread`), so that
     `n_process` is what uses more cores, and keeps its freed memory for the next batch
@@ -240,7 +244,7 @@ def _parsed_batches(nlp, batches: Iterator[list[_Piece]], n_process: int) -> Ite
             in_flight: deque = deque()
             for batch in batches:
                 in_flight.append((batch, pool.submit(_worker_piece_ents, [piece.text for piece in batch])))
-                if len(in_flight) > 2 * n_process:
+                if len(in_flight) > IN_FLIGHT_PER_WORKER * n_process:
                     oldest, entities = in_flight.popleft()
                     yield oldest, entities.result()
             while in_flight:
