@@ -31,11 +31,13 @@ Like `date_rules`, this module needs spaCy only, so a packaged model carries it.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import numpy
 from spacy.attrs import IS_SPACE, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from thinc.types import Ints2d
 
 # The commonest Vietnamese surnames, plus the Chinese ones news writes in Vietnamese reading (Tập, Vương).
 SURNAMES = frozenset(
@@ -69,7 +71,7 @@ def mark_line_starts(doc: Doc) -> Doc:
     breaks = [int(i) for i in numpy.flatnonzero(doc.to_array(IS_SPACE)) if i > 0 and "\n" in doc[int(i)].text]
     if not breaks:
         return doc
-    sent_starts = doc.to_array([SENT_START])
+    sent_starts = cast(Ints2d, doc.to_array([SENT_START]))  # spaCy's stub says floats; the values are ints
     for i in breaks:
         sent_starts[i : i + 2] = 1
     doc.from_array([SENT_START], sent_starts)
