@@ -71,10 +71,10 @@ def mark_line_starts(doc: Doc) -> Doc:
     breaks = [int(i) for i in numpy.flatnonzero(doc.to_array(IS_SPACE)) if i > 0 and "\n" in doc[int(i)].text]
     if not breaks:
         return doc
-    sent_starts = cast(Ints2d, doc.to_array([SENT_START]))  # spaCy's stub says floats; the values are ints
+    sent_starts = doc.to_array([SENT_START])
     for i in breaks:
         sent_starts[i : i + 2] = 1
-    doc.from_array([SENT_START], sent_starts)
+    doc.from_array([SENT_START], cast(Ints2d, sent_starts))  # ints, though spaCy's stub types to_array as floats
     return doc
 
 
