@@ -42,6 +42,8 @@ DEFAULT_WORKERS = 3
 HEALTH_PATH = "v1/health/"
 START_TIMEOUT = 180.0
 _STATE = "server.json"
+# What celery writes to the task worker's log once it takes tasks.
+_TASK_WORKER_READY = " ready."
 _INIT_STAMP = ".vndiplo-initialised"
 
 
@@ -238,6 +240,16 @@ class Server:
             time.sleep(poll)
 
 
+def _read_from(log: Path, offset: int) -> str:
+    """What a log holds past `offset` (the part this run wrote), or nothing yet."""
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 def _spawn(argv: list[str], env: dict, log: Path, cwd: Path | None = None) -> subprocess.Popen:
     with private_log(log) as out:
         out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} $ {' '.join(argv)}\n")
@@ -305,19 +317,32 @@ def start(
         raise
     logs = data_dir / "logs"
     url = f"http://{local}:{port}"
-    web = _spawn(
-        [
-            str(installation.gunicorn), "--bind", f"{bind}:{port}", "--workers", str(workers),
-            "--chdir", str(installation.backend), "--capture-output", "--log-level", "info",
-            "--timeout", "120", "config.wsgi",
-        ],
-        env, logs / "webserver.log", cwd=installation.backend,
-    )
+    # The task worker starts first, and the web server once the worker is ready: on a fresh
+    # PostgreSQL database the worker creates the task queue's tables, and the web server's first
+    # health check (a task sent through that queue) would create them at the same moment, so
+    # that one of the two failed on a table the other had just made.
+    task_log_start = (logs / "task.log").stat().st_size if (logs / "task.log").exists() else 0
     task = _spawn([str(installation.doccano), "task", "--concurrency", "1"], env, logs / "task.log")
-    server = Server(url, port, data_dir, web, task, {"web": web.pid, "task": task.pid})
-    atomic_write_text(server.state_file, json.dumps({"url": url, "port": port, "pids": server.pids}, indent=2) + "\n")
+    server = Server(url, port, data_dir, task=task, pids={"task": task.pid})
+    deadline = time.monotonic() + timeout
     try:
-        deadline = time.monotonic() + timeout
+        atomic_write_text(server.state_file, json.dumps({"url": url, "port": port, "pids": server.pids}, indent=2) + "\n")
+        while _TASK_WORKER_READY not in _read_from(server.logs["task"], task_log_start):
+            if server.dead():
+                raise errors.doccano_start_failed("task worker", str(server.logs["task"]), tail(server.logs["task"]))
+            if time.monotonic() > deadline:
+                raise errors.doccano_start_failed(f"task worker (not ready after {timeout:.0f} s)", str(server.logs["task"]), tail(server.logs["task"]))
+            time.sleep(0.2)
+        server.web = _spawn(
+            [
+                str(installation.gunicorn), "--bind", f"{bind}:{port}", "--workers", str(workers),
+                "--chdir", str(installation.backend), "--capture-output", "--log-level", "info",
+                "--timeout", "120", "config.wsgi",
+            ],
+            env, logs / "webserver.log", cwd=installation.backend,
+        )
+        server.pids = {"web": server.web.pid, "task": task.pid}
+        atomic_write_text(server.state_file, json.dumps({"url": url, "port": port, "pids": server.pids}, indent=2) + "\n")
         while health(url, timeout=10) is None:
             name = server.dead()
             if name:
