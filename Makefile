@@ -94,7 +94,7 @@ training/news-test/scores.json: $(MODEL) $(NEWS_TEST)
 # reports/. Cross-validation on all the gold, with and without word vectors; each also trains on all
 # the gold and scores that model on the held-out news test (with a learning curve there). Then
 # models trained for the news test only (--folds 0): the shipped training gold, the seeds alone,
-# seeds + extra corpus, second seeds of the main choices, a narrower tok2vec (64) for speed; and the rules' ablations.
+# seeds + extra corpus, second seeds of the main choices, a narrower (64) and a shallower (depth 3) tok2vec for speed; and the rules' ablations.
 NO_VECTORS := --set paths.vectors=null --set components.tok2vec.model.embed.include_static_vectors=false
 NO_BOUNDARY_RULES := --disable line_breaks --disable entity_edges
 LONGER := --set training.max_steps=6000 --set training.patience=1600
@@ -107,6 +107,8 @@ crossval: dataset
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 --output training/news-shipped-seed1
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 --set components.tok2vec.model.encode.width=64 --output training/news-shipped-width64
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 --set components.tok2vec.model.encode.width=64 --output training/news-shipped-width64-seed1
+	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 --set components.tok2vec.model.encode.depth=3 --output training/news-shipped-depth3
+	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 --set components.tok2vec.model.encode.depth=3 --output training/news-shipped-depth3-seed1
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 $(LONGER) --output training/news-shipped-steps6000
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 $(LONGER) --output training/news-shipped-steps6000-seed1
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(GOLD)/viwiki-events.jsonl $(NEWS_ONLY) --seed 0 --output training/news-with-viwiki-events
@@ -121,7 +123,7 @@ crossval: dataset
 	$(BIN)/vndiplo evaluate training/news-shipped/models/all/model-last $(NEWS_TEST) --no-baselines --output training/news-shipped-errors
 	$(BIN)/vndiplo evaluate training/news-shipped/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules
 	$(BIN)/vndiplo evaluate training/news-shipped-seed1/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules-seed1
-	for run in crossval crossval-novectors news-shipped news-shipped-seed1 news-shipped-width64 news-shipped-width64-seed1 news-shipped-steps6000 news-shipped-steps6000-seed1 news-with-viwiki-events news-with-viwiki-events-seed1 news-without-news-train news-without-news-train-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
+	for run in crossval crossval-novectors news-shipped news-shipped-seed1 news-shipped-width64 news-shipped-width64-seed1 news-shipped-depth3 news-shipped-depth3-seed1 news-shipped-steps6000 news-shipped-steps6000-seed1 news-with-viwiki-events news-with-viwiki-events-seed1 news-without-news-train news-without-news-train-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/crossval.json reports/$$run/; done
 	for run in news-shipped-errors news-without-date-rules news-without-boundary-rules news-without-boundary-rules-seed1; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/scores.json reports/$$run/; done
