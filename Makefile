@@ -103,6 +103,7 @@ NEWS_ONLY := --folds 0 --no-underthesea --jobs $(JOBS) --news-test $(NEWS_TEST)
 crossval: dataset
 	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --no-curve --news-curve --jobs $(JOBS) --news-test $(NEWS_TEST) $(CORPORA) --output training/crossval
 	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --no-curve --jobs $(JOBS) --news-test $(NEWS_TEST) $(CORPORA) $(NO_VECTORS) --output training/crossval-novectors
+	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --no-curve --jobs $(JOBS) --news-test $(NEWS_TEST) $(CORPORA) --set components.tok2vec.model.encode.depth=3 --output training/crossval-depth3
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 --output training/news-shipped
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 --output training/news-shipped-seed1
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 --set components.tok2vec.model.encode.width=64 --output training/news-shipped-width64
@@ -123,7 +124,7 @@ crossval: dataset
 	$(BIN)/vndiplo evaluate training/news-shipped/models/all/model-last $(NEWS_TEST) --no-baselines --output training/news-shipped-errors
 	$(BIN)/vndiplo evaluate training/news-shipped/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules
 	$(BIN)/vndiplo evaluate training/news-shipped-seed1/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules-seed1
-	for run in crossval crossval-novectors news-shipped news-shipped-seed1 news-shipped-width64 news-shipped-width64-seed1 news-shipped-depth3 news-shipped-depth3-seed1 news-shipped-steps6000 news-shipped-steps6000-seed1 news-with-viwiki-events news-with-viwiki-events-seed1 news-without-news-train news-without-news-train-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
+	for run in crossval crossval-novectors crossval-depth3 news-shipped news-shipped-seed1 news-shipped-width64 news-shipped-width64-seed1 news-shipped-depth3 news-shipped-depth3-seed1 news-shipped-steps6000 news-shipped-steps6000-seed1 news-with-viwiki-events news-with-viwiki-events-seed1 news-without-news-train news-without-news-train-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/crossval.json reports/$$run/; done
 	for run in news-shipped-errors news-without-date-rules news-without-boundary-rules news-without-boundary-rules-seed1; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/scores.json reports/$$run/; done
