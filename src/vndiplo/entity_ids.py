@@ -239,19 +239,18 @@ def _ordinal_key(key: str) -> str:
     XIII`, `Đại hội XIII Đảng ...`), where no Vietnamese syllable looks like one; a number word only after
     `thứ` (`lần thứ hai`).
     """
-    lan, thu, ordinal_words = _LAN, _THU, _NORMALISED_ORDINAL_WORDS
     words = key.split()
     out: list[str] = []
     for index, word in enumerate(words):
         before = words[index - 1] if index else ""
         after = words[index + 1] if index + 1 < len(words) else ""
-        if (word == lan and (after == thu or _is_number(after))) or (word == thu and (_is_number(after) or after in ordinal_words)):
+        if (word == _LAN and (after == _THU or _is_number(after))) or (word == _THU and (_is_number(after) or after in _NORMALISED_ORDINAL_WORDS)):
             continue
-        if before == thu and word in ordinal_words:
-            out.append(ordinal_words[word])
+        if before == _THU and word in _NORMALISED_ORDINAL_WORDS:
+            out.append(_NORMALISED_ORDINAL_WORDS[word])
         elif word.isdigit():
             out.append(str(int(word)))
-        elif index and _ROMAN.match(word) and (before in (thu, lan) or after in _AFTER_ROMAN):
+        elif index and _ROMAN.match(word) and (before in (_THU, _LAN) or after in _AFTER_ROMAN):
             out.append(str(_roman_value(word)))
         else:
             out.append(word)
