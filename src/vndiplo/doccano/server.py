@@ -206,6 +206,10 @@ class Server:
     def state_file(self) -> Path:
         return self.data_dir / _STATE
 
+    def record(self) -> None:
+        """Write the state file that `read_state` (status, stop, a second serve) finds this server by."""
+        atomic_write_text(self.state_file, json.dumps({"url": self.url, "port": self.port, "pids": self.pids}, indent=2) + "\n")
+
     def dead(self) -> str | None:
         """The name of a process that has exited, if any."""
         for key, name in (("web", "web server"), ("task", "task worker")):
@@ -326,7 +330,7 @@ def start(
     server = Server(url, port, data_dir, task=task, pids={"task": task.pid})
     deadline = time.monotonic() + timeout
     try:
-        atomic_write_text(server.state_file, json.dumps({"url": url, "port": port, "pids": server.pids}, indent=2) + "\n")
+        server.record()
         while _TASK_WORKER_READY not in _read_from(server.logs["task"], task_log_start):
             if server.dead():
                 raise errors.doccano_start_failed("task worker", str(server.logs["task"]), tail(server.logs["task"]))
@@ -342,7 +346,7 @@ def start(
             env, logs / "webserver.log", cwd=installation.backend,
         )
         server.pids = {"web": server.web.pid, "task": task.pid}
-        atomic_write_text(server.state_file, json.dumps({"url": url, "port": port, "pids": server.pids}, indent=2) + "\n")
+        server.record()
         while health(url, timeout=10) is None:
             name = server.dead()
             if name:
