@@ -254,6 +254,18 @@ def _read_from(log: Path, offset: int) -> str:
         return ""
 
 
+def _wait_until(server: Server, ready: Callable[[], bool], not_ready: str, log: Path, deadline: float, poll: float) -> None:
+    """Poll `ready` until it holds; a process that exits, or the deadline passing, ends the start with the log that says why."""
+    while not ready():
+        name = server.dead()
+        if name:
+            died_log = server.logs["webserver" if name == "web server" else "task"]
+            raise errors.doccano_start_failed(name, str(died_log), tail(died_log))
+        if time.monotonic() > deadline:
+            raise errors.doccano_start_failed(not_ready, str(log), tail(log))
+        time.sleep(poll)
+
+
 def _spawn(argv: list[str], env: dict, log: Path, cwd: Path | None = None) -> subprocess.Popen:
     with private_log(log) as out:
         out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} $ {' '.join(argv)}\n")
@@ -319,45 +331,37 @@ def start(
     except BaseException:
         stop_private_cluster(data_dir)  # a private PostgreSQL started for this server
         raise
-    logs = data_dir / "logs"
     url = f"http://{local}:{port}"
+    server = Server(url, port, data_dir)
+    task_log, web_log = server.logs["task"], server.logs["webserver"]
     # The task worker starts first, and the web server once the worker is ready: on a fresh
     # PostgreSQL database the worker creates the task queue's tables, and the web server's first
     # health check (a task sent through that queue) would create them at the same moment, so
     # that one of the two failed on a table the other had just made.
-    task_log_start = (logs / "task.log").stat().st_size if (logs / "task.log").exists() else 0
-    task = _spawn([str(installation.doccano), "task", "--concurrency", "1"], env, logs / "task.log")
-    server = Server(url, port, data_dir, task=task, pids={"task": task.pid})
+    task_log_start = task_log.stat().st_size if task_log.exists() else 0
+    server.task = _spawn([str(installation.doccano), "task", "--concurrency", "1"], env, task_log)
+    server.pids = {"task": server.task.pid}
     deadline = time.monotonic() + timeout
     try:
         server.record()
-        while _TASK_WORKER_READY not in _read_from(server.logs["task"], task_log_start):
-            if server.dead():
-                raise errors.doccano_start_failed("task worker", str(server.logs["task"]), tail(server.logs["task"]))
-            if time.monotonic() > deadline:
-                raise errors.doccano_start_failed(f"task worker (not ready after {timeout:.0f} s)", str(server.logs["task"]), tail(server.logs["task"]))
-            time.sleep(0.2)
+        _wait_until(
+            server, lambda: _TASK_WORKER_READY in _read_from(task_log, task_log_start),
+            f"task worker (not ready after {timeout:.0f} s)", task_log, deadline, poll=0.2,
+        )
         server.web = _spawn(
             [
                 str(installation.gunicorn), "--bind", f"{bind}:{port}", "--workers", str(workers),
                 "--chdir", str(installation.backend), "--capture-output", "--log-level", "info",
                 "--timeout", "120", "config.wsgi",
             ],
-            env, logs / "webserver.log", cwd=installation.backend,
+            env, web_log, cwd=installation.backend,
         )
-        server.pids = {"web": server.web.pid, "task": task.pid}
+        server.pids = {"web": server.web.pid, "task": server.task.pid}
         server.record()
-        while health(url, timeout=10) is None:
-            name = server.dead()
-            if name:
-                log = server.logs["webserver" if name == "web server" else "task"]
-                raise errors.doccano_start_failed(name, str(log), tail(log))
-            if time.monotonic() > deadline:
-                log = server.logs["webserver"]
-                raise errors.doccano_start_failed(
-                    f"web server (no healthy answer from {url}/{HEALTH_PATH} after {timeout:.0f} s)", str(log), tail(log)
-                )
-            time.sleep(0.5)
+        _wait_until(
+            server, lambda: health(url, timeout=10) is not None,
+            f"web server (no healthy answer from {url}/{HEALTH_PATH} after {timeout:.0f} s)", web_log, deadline, poll=0.5,
+        )
     except BaseException:
         server.stop()
         raise
