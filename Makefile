@@ -104,7 +104,7 @@ LONGER := --set training.max_steps=6000 --set training.patience=1600
 WITHOUT_NEWS_TRAIN := $(GOLD)/seeds.jsonl $(GOLD)/extra.jsonl $(GOLD)/viwiki.jsonl
 NEWS_ONLY := --folds 0 --no-underthesea --jobs $(JOBS) --news-test $(NEWS_TEST)
 crossval: dataset
-	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --no-curve --jobs $(JOBS) --news-test $(NEWS_TEST) $(CORPORA) --output training/crossval
+	$(BIN)/vndiplo crossval $(GOLD) --folds 5 --news-curve --jobs $(JOBS) --news-test $(NEWS_TEST) $(CORPORA) --output training/crossval
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 --output training/news-shipped
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 1 --output training/news-shipped-seed1
 	$(BIN)/vndiplo crossval $(TRAIN_GOLD) $(NEWS_ONLY) --seed 0 --set components.tok2vec.model.encode.maxout_pieces=2 --output training/news-shipped-maxout2
@@ -131,6 +131,7 @@ crossval: dataset
 	$(BIN)/vndiplo evaluate training/news-shipped-seed1/models/all/model-last $(NEWS_TEST) $(NO_BOUNDARY_RULES) --no-baselines --output training/news-without-boundary-rules-seed1
 	for run in crossval crossval-depth4 crossval-novectors news-shipped news-shipped-seed1 news-shipped-maxout2 news-shipped-maxout2-seed1 news-shipped-depth4 news-shipped-depth4-seed1 news-shipped-width64 news-shipped-width64-seed1 news-shipped-steps6000 news-shipped-steps6000-seed1 news-with-viwiki-events news-with-viwiki-events-seed1 news-without-news-train news-without-news-train-seed1 news-all-gold-seed1 news-all-gold-novectors-seed1 news-seeds news-seeds-extra; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/crossval.json reports/$$run/; done
+	cp training/crossval/learning_curve.png reports/crossval/
 	for run in news-shipped-errors news-without-date-rules news-without-boundary-rules news-without-boundary-rules-seed1; do \
 		mkdir -p reports/$$run && cp training/$$run/report.md training/$$run/scores.json reports/$$run/; done
 
