@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import errors
 from ..corpus import atomic_write_text, exclusive_lock
-from .local import default_root, tail
+from .local import default_root, run_logged, tail
 
 DOCCANO_VERSION = "1.8.4"
 # doccano 1.8.4 declares loose upper bounds; these two releases broke it since.
@@ -92,15 +92,7 @@ def ensure_installed(root: Path | None = None, *, python: str | None = None, pro
                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", *DOCCANO_REQUIREMENTS],
             ]
             for step in steps:
-                out.write("$ " + " ".join(step) + "\n")
-                out.flush()
-                try:
-                    code = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False).returncode
-                except OSError as exc:
-                    out.write(f"{exc}\n")
-                    code = -1
-                if code != 0:
-                    out.flush()
+                if run_logged(step, out) != 0:
                     raise errors.doccano_install_failed(str(venv), str(log), tail(log))
         probe = subprocess.run(
             [str(venv / "bin" / "python"), "-c", "import os, backend; print(os.path.dirname(backend.__file__))"],

@@ -2,8 +2,9 @@
 
 `.doccano/` in the project folder holds Doccano's virtualenv, its data folder and
 any private PostgreSQL; the installer, the server and the PostgreSQL cluster all
-need the same small tools: the tail of a log, free ports on
-loopback, and stopping a process group they started.
+need the same small tools: a step run with its output in a log and the
+tail of that log, free ports on loopback, and stopping a process group
+they started.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
+from typing import TextIO
 
 from ..paths import project_dir
 
@@ -29,6 +32,26 @@ def default_root() -> Path:
 
 def default_data_dir() -> Path:
     return default_root() / "data"
+
+
+def run_logged(
+    argv: list[str], log: TextIO, *, shown: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None, umask: int = -1
+) -> int:
+    """Run `argv` to its end, its output appended to `log` after a `$ command` line; its exit code.
+
+    Every step of installing, initialising and running Doccano and PostgreSQL leaves its command and
+    its output in a log, so that an error can quote the log's tail (:func:`tail`). `shown` stands for
+    the command line where argv holds a script. A program that cannot be started counts as a failed
+    step (exit code -1, the reason in the log), not as an exception.
+    """
+    log.write(f"$ {shown or ' '.join(argv)}\n")
+    log.flush()
+    try:
+        return subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd, umask=umask, check=False).returncode
+    except OSError as exc:
+        log.write(f"{exc}\n")
+        log.flush()
+        return -1
 
 
 def tail(path: Path, lines: int = 25) -> str:

@@ -38,7 +38,7 @@ from urllib.parse import quote, urlparse
 
 from .. import errors
 from ..corpus import atomic_write_text, exclusive_lock
-from .local import default_root, free_port, port_is_free, tail
+from .local import default_root, free_port, port_is_free, run_logged, tail
 
 DRIVER_REQUIREMENT = "psycopg2-binary==2.9.9"  # doccano 1.8.4's extra asks for psycopg2-binary ^2.9
 DRIVER_STAMP = "vndiplo-postgres-driver.json"
@@ -133,12 +133,7 @@ def ensure_driver(venv: Path) -> None:
         return
     log = venv.parent / "install-postgres.log"
     with exclusive_lock(venv.parent / "install.lock"), open(log, "w", encoding="utf-8") as out:
-        argv = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", DRIVER_REQUIREMENT]
-        out.write("$ " + " ".join(argv) + "\n")
-        out.flush()
-        code = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False).returncode
-        if code != 0:
-            out.flush()
+        if run_logged([str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", DRIVER_REQUIREMENT], out) != 0:
             raise errors.doccano_install_failed(str(venv), str(log), tail(log))
         atomic_write_text(stamp, json.dumps({"requirement": DRIVER_REQUIREMENT}) + "\n")
 
@@ -226,9 +221,7 @@ def cluster_url(cluster: Path) -> str:
 
 def _run(argv: list[str], what: str, log: Path, *, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
     with open(log, "a", encoding="utf-8") as out:
-        out.write("$ " + " ".join(argv) + "\n")
-        out.flush()
-        code = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd, check=False).returncode
+        code = run_logged(argv, out, env=env, cwd=cwd)
     if code != 0:
         raise errors.postgres_failed(what, str(log), tail(log))
 

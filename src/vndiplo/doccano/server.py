@@ -31,7 +31,7 @@ import requests
 from .. import errors
 from ..corpus import atomic_write_text
 from .install import DOCCANO_VERSION, Installation, ensure_installed
-from .local import DEFAULT_PORT, HOST, alive, default_data_dir, default_root, port_is_free, stop_group, tail
+from .local import DEFAULT_PORT, HOST, alive, default_data_dir, default_root, port_is_free, run_logged, stop_group, tail
 from .postgres import DatabaseChoice, database_key, database_url, prepare, stop_private_cluster
 from .team import TEAM_SETTINGS_MODULE, TeamMode, check_admin_password, check_secret_key, team_settings_text
 
@@ -144,12 +144,7 @@ def _run_doccano(installation: Installation, data_dir: Path, argv: list[str], lo
         "from backend.cli import main; main()"
     )
     with private_log(log) as out:
-        out.write("$ doccano " + " ".join(argv) + "\n")
-        out.flush()
-        code = subprocess.run(
-            [str(installation.python), "-c", script, *argv], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            check=False, umask=_PRIVATE_UMASK,
-        ).returncode
+        code = run_logged([str(installation.python), "-c", script, *argv], out, shown="doccano " + " ".join(argv), env=env, umask=_PRIVATE_UMASK)
     if code != 0:
         raise errors.doccano_start_failed(f"`doccano {argv[0]}`", str(log), tail(log))
 
