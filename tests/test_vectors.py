@@ -63,3 +63,9 @@ def test_cli_names_a_broken_input(tmp_path):
     result = runner.invoke(app, ["vectors", str(bad), "--out", str(tmp_path / "v")])
     assert result.exit_code == 1 and "bad.jsonl:2" in flat(result.output)
     assert not (tmp_path / "v").exists()
+
+
+def test_cli_names_a_missing_input_without_drawing_a_progress_bar(tmp_path):
+    result = runner.invoke(app, ["vectors", str(tmp_path / "absent.txt"), "--out", str(tmp_path / "v")])
+    assert result.exit_code == 1 and "absent.txt" in flat(result.output)
+    assert "Tokenising" not in result.output

@@ -218,6 +218,7 @@ def vectors_cli(
     from ..vectors import FloretSettings, train_floret
 
     settings = FloretSettings(dim=dim, bucket=bucket, minn=minn, maxn=maxn, epoch=epoch, min_count=min_count, threads=threads)
-    with tqdm(desc="Tokenising", unit=" tokens", unit_scale=True, file=sys.stderr) as bar:
+    # `delay`: no bar is drawn for input that fails at once (a missing file is only an error message).
+    with tqdm(desc="Tokenising", unit=" tokens", unit_scale=True, file=sys.stderr, delay=1.0) as bar:
         facts = train_floret(texts, out, settings, progress=lambda tokens: bar.update(tokens - bar.n))
     msg.good(f"Wrote {out}: {settings.bucket:,} × {settings.dim} floret vectors from {facts['training_tokens']:,} tokens ({facts['vocabulary']:,} words)")
