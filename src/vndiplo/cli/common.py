@@ -48,21 +48,24 @@ def reports_errors(command: Command) -> Command:
 
 
 class ProgressBar:
-    """A tqdm progress bar on stderr, created when the total is known; pass it as `progress(done, total)`.
+    """A tqdm progress bar on stderr, created at the first report of progress; pass it as `progress(done, total)`.
 
-    Use it in a `with` block, which closes the bar however the work ends.
+    Work that fails before it reports anything (a missing input) draws no bar. A total of
+    None is work of unknown size: the bar counts without an end. Use it in a `with` block,
+    which closes the bar however the work ends.
     """
 
-    def __init__(self, description: str, unit: str = "doc") -> None:
+    def __init__(self, description: str, unit: str = "doc", *, unit_scale: bool = False) -> None:
         self.description = description
         self.unit = unit
+        self.unit_scale = unit_scale
         self.bar: Any = None
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int | None) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.description, unit=self.unit, file=sys.stderr, leave=True)
+            self.bar = tqdm(total=total, desc=self.description, unit=self.unit, unit_scale=self.unit_scale, file=sys.stderr, leave=True)
         self.bar.update(done - self.bar.n)
 
     def __enter__(self) -> ProgressBar:

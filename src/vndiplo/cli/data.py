@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 
 from .. import paths
 from ..errors import missing_file
-from .common import msg, reports_errors
+from .common import ProgressBar, msg, reports_errors
 
 
 @reports_errors
@@ -213,12 +212,9 @@ def vectors_cli(
     The text is cut by the pipeline's syllable tokenizer; the folder written is what
     `paths.vectors` in configs/ner.cfg points to.
     """
-    from tqdm import tqdm
-
     from ..vectors import FloretSettings, train_floret
 
     settings = FloretSettings(dim=dim, bucket=bucket, minn=minn, maxn=maxn, epoch=epoch, min_count=min_count, threads=threads)
-    # `delay`: no bar is drawn for input that fails at once (a missing file is only an error message).
-    with tqdm(desc="Tokenising", unit=" tokens", unit_scale=True, file=sys.stderr, delay=1.0) as bar:
-        facts = train_floret(texts, out, settings, progress=lambda tokens: bar.update(tokens - bar.n))
+    with ProgressBar("Tokenising", unit=" tokens", unit_scale=True) as bar:
+        facts = train_floret(texts, out, settings, progress=lambda tokens: bar(tokens, None))
     msg.good(f"Wrote {out}: {settings.bucket:,} × {settings.dim} floret vectors from {facts['training_tokens']:,} tokens ({facts['vocabulary']:,} words)")
